@@ -1,0 +1,1 @@
+"""HTTP layer: thin controllers, the access guard, problem+json mapping, request logging."""

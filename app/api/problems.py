@@ -1,0 +1,135 @@
+"""The one place where errors become HTTP: RFC 9457 ``application/problem+json`` bodies.
+
+Every gateway error class maps to exactly one status here. Bodies carry the error's own safe
+``detail`` and the correlation id; never an upstream body, a token or personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from app.errors import (
+    AuthenticationError,
+    FatalError,
+    GatewayError,
+    InvalidInputError,
+    MissingCredentialsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RetriableError,
+    StorageUnavailableError,
+    UpstreamContractError,
+    UpstreamRejectedError,
+    UpstreamUnavailableError,
+)
+from app.observability import correlation_id, log_event
+
+__all__ = ["EXCEPTION_HANDLERS", "Problem"]
+
+_logger = logging.getLogger("app.api")
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# Most specific first; the first isinstance match wins.
+_STATUS: tuple[tuple[type[GatewayError], int], ...] = (
+    (NotFoundError, 404),
+    (InvalidInputError, 422),
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (UpstreamContractError, 502),
+    (UpstreamRejectedError, 502),
+    (UpstreamUnavailableError, 503),
+    (StorageUnavailableError, 503),
+    (RetriableError, 503),
+    (FatalError, 500),
+)
+
+
+class InvalidParam(msgspec.Struct, frozen=True):
+    name: str
+    reason: str
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
+    """RFC 9457 problem details, plus the correlation id to quote to operators."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    correlation_id: str
+    invalid_params: list[InvalidParam] | None = msgspec.field(default=None, name="invalid-params")
+
+
+def _problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    invalid: list[InvalidParam] | None = None,
+) -> Response[Problem]:
+    body = Problem(
+        type=f"https://ctnm.dev/problems/{code.replace('_', '-')}",
+        title=title,
+        status=status,
+        detail=detail,
+        correlation_id=correlation_id(),
+        invalid_params=invalid,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def status_of(exc: GatewayError) -> int:
+    return next((status for cls, status in _STATUS if isinstance(exc, cls)), 500)
+
+
+def handle_gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Response[Problem]:
+    status = status_of(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, MissingCredentialsError):
+        headers["WWW-Authenticate"] = "Bearer"
+    elif isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    if isinstance(exc, RetriableError) and exc.retry_after_seconds is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_seconds)))
+    invalid = [InvalidParam(exc.parameter, exc.problem)] if isinstance(exc, InvalidInputError) else None
+    if status >= 500:
+        log_event(_logger, logging.WARNING, "request.failed", error=exc.code, status=status)
+    title = type(exc).__name__.removesuffix("Error")
+    return _problem(status, exc.code, title, exc.detail, headers=headers or None, invalid=invalid)
+
+
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    """Litestar's parameter validation: 422 naming each offending parameter, no upstream call made."""
+    invalid = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                invalid.append(InvalidParam(str(item.get("key", "?")), str(item.get("message", "invalid"))))
+    names = ", ".join(p.name for p in invalid) or "request"
+    return _problem(422, "invalid_input", "InvalidInput", f"invalid parameter: {names}", invalid=invalid or None)
+
+
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return _problem(exc.status_code, f"http_{exc.status_code}", "HTTPError", exc.detail, headers=headers)
+
+
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    _logger.error("request.crashed", exc_info=exc, extra={"fields": {"error": type(exc).__name__}})
+    return _problem(500, "internal", "Internal", "unexpected error; quote the correlation id to an operator")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    GatewayError: handle_gateway_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

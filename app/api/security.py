@@ -1,0 +1,53 @@
+"""Caller authentication and authorization: one guard for every route.
+
+Each route declares what it needs in ``opt``: ``{"scope": "orders:read"}``, or
+``{"public": True}`` for health and schema routes. A route with neither is refused at start-up
+(see ``check_routes_declare_access``), so forgetting the declaration can never open a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from litestar import Controller
+from litestar.connection import ASGIConnection
+from litestar.handlers import HTTPRouteHandler
+from litestar.handlers.base import BaseRouteHandler
+
+from app.access import SCOPES, Caller, TokenVerifier
+from app.errors import MissingCredentialsError, PermissionDeniedError
+
+__all__ = ["AccessGuard", "check_routes_declare_access", "provide_caller"]
+
+
+class AccessGuard:
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self._verifier = verifier
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if handler.opt.get("public"):
+            return
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise MissingCredentialsError("a bearer token is required")
+        caller = self._verifier.verify(token.strip())
+        needed = handler.opt["scope"]
+        if needed not in caller.scopes:
+            raise PermissionDeniedError(f"scope {needed} is required")
+        connection.state.caller = caller
+
+
+def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
+    caller: Caller = request.state.caller
+    return caller
+
+
+def check_routes_declare_access(controllers: Iterable[type[Controller]]) -> None:
+    for controller in controllers:
+        for name, member in vars(controller).items():
+            if not isinstance(member, HTTPRouteHandler) or member.opt.get("public"):
+                continue
+            if member.opt.get("scope") not in SCOPES:
+                raise RuntimeError(f"{controller.__name__}.{name} declares no known scope (opt={{'scope': ...}})")

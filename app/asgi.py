@@ -1,0 +1,83 @@
+"""The composition root: the only place that turns settings into a running application.
+
+``create_app`` takes everything it wires as arguments (transports, mappings) so tests inject
+``httpx.MockTransport`` or an in-process sandbox instead of patching by dotted path. Settings are
+read from the environment only by :func:`app_from_env`, which uvicorn calls as a factory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from app.access import TokenVerifier
+from app.api.health import HealthController
+from app.api.middleware import CorrelationMiddleware
+from app.api.orders import OrderController
+from app.api.problems import EXCEPTION_HANDLERS
+from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
+from app.commercetools.client import CommercetoolsClient
+from app.lookup import LookupService
+from app.mapping.loader import Mappings, load_mappings
+from app.observability import configure_logging
+from app.settings import Settings, load_settings
+
+__all__ = ["API_VERSION", "app_from_env", "create_app", "openapi_config"]
+
+API_VERSION = "0.1.0"
+_CONTROLLERS = (OrderController, HealthController)
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="commercetools <-> novomind support gateway",
+        version=API_VERSION,
+        description="Support-ready views of commercetools orders for novomind iAGENT agents.",
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin()],
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    commercetools_transport: httpx.AsyncBaseTransport | None = None,
+    mappings: Mappings | None = None,
+) -> Litestar:
+    mappings = mappings or load_mappings(Path(settings.gateway.mappings_dir))
+    secret = settings.gateway.jwt_secret
+    if secret is None:  # settings validation guarantees one auth source; JWKS arrives with access control
+        raise RuntimeError("GATEWAY_JWT_SECRET is required")
+    verifier = TokenVerifier(
+        secret.reveal(), issuer=settings.gateway.jwt_issuer, audience=settings.gateway.jwt_audience
+    )
+    commercetools = CommercetoolsClient(settings.commercetools, transport=commercetools_transport)
+    lookup = LookupService(commercetools, mappings.markets)
+
+    app = Litestar(
+        route_handlers=list(_CONTROLLERS),
+        guards=[AccessGuard(verifier)],
+        dependencies={
+            "lookup": Provide(lambda: lookup, sync_to_thread=False),
+            "caller": Provide(provide_caller, sync_to_thread=False),
+        },
+        middleware=[CorrelationMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_shutdown=[commercetools.aclose],
+        openapi_config=openapi_config(),
+    )
+    check_routes_declare_access(_CONTROLLERS)
+    return app
+
+
+def app_from_env() -> Litestar:
+    """uvicorn factory (``app.asgi:app_from_env``): settings are read here, once per process."""
+    settings = load_settings(os.environ)
+    configure_logging(settings.gateway.log_level)
+    return create_app(settings)

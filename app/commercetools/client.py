@@ -1,0 +1,265 @@
+"""commercetools HTTP client: OAuth2 client credentials, retries, deadlines, correlation ids.
+
+One ``authlib`` ``AsyncOAuth2Client`` (an ``httpx.AsyncClient``) carries both the token request and
+the API calls, so connections are pooled and the token is attached by authlib. The token is
+fetched on first use, reused until ``token_leeway_seconds`` before it expires, and fetched once
+more when commercetools answers 401 (a revoked or rotated token).
+
+Every call runs under one deadline. Connect errors, timeouts, dropped connections, 429 and
+502/503/504 are retried with full-jitter backoff (``Retry-After`` is a floor); any other 4xx is
+final. Outcomes are logged per attempt with the operation's path *template*, never the concrete
+path or query (they carry order numbers and emails).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from app.backoff import RETRIABLE_STATUSES, Deadline, RetryPolicy, parse_retry_after
+from app.commercetools.models import CtErrorResponse, CtOrder, CtPagedOrders
+from app.commercetools.queries import ORDER_EXPANSIONS, OrderQuery, query_params
+from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
+from app.observability import correlation_id, log_event
+from app.settings import CommercetoolsSettings
+
+__all__ = ["CommercetoolsClient"]
+
+UPSTREAM: Final = "commercetools"
+_logger = logging.getLogger("app.commercetools")
+_STORE_KEY = re.compile(r"^[A-Za-z0-9_-]{2,256}$")
+_order_decoder = msgspec.json.Decoder(CtOrder)
+_paged_orders_decoder = msgspec.json.Decoder(CtPagedOrders)
+_error_decoder = msgspec.json.Decoder(CtErrorResponse)
+D = TypeVar("D")
+
+
+class _TokenEndpointError(Exception):
+    """The token endpoint answered with a non-2xx status; raised from authlib's response hook."""
+
+    def __init__(self, status: int, retry_after: str | None, error_code: str | None) -> None:
+        super().__init__(f"token endpoint answered HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+        self.error_code = error_code
+
+
+def _error_code(body: bytes) -> str | None:
+    """The first commercetools error code of an error body, for logs and error classification."""
+    try:
+        error = _error_decoder.decode(body)
+    except msgspec.MsgspecError:
+        return None
+    if error.errors:
+        return error.errors[0].code
+    return error.error
+
+
+class CommercetoolsClient:
+    """Read access to one commercetools project. Returns wire Structs; ``None`` means 404."""
+
+    def __init__(
+        self,
+        settings: CommercetoolsSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds, settings.backoff_cap_seconds)
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self._sleep = sleep
+        self._clock = clock
+        self._token_url = f"{settings.auth_url}/oauth/token"
+        self._token_lock = asyncio.Lock()
+        self._http = AsyncOAuth2Client(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.reveal(),
+            scope=settings.scopes or None,
+            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
+            token_endpoint=self._token_url,
+            grant_type="client_credentials",
+            leeway=settings.token_leeway_seconds,
+            timeout=settings.timeout_seconds,
+            transport=transport,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+        self._http.register_compliance_hook("access_token_response", self._check_token_response)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- public operations -------------------------------------------------------------------
+
+    async def get_order_by_number(
+        self, order_number: str, *, store_key: str | None = None, expand: Sequence[str] = ORDER_EXPANSIONS
+    ) -> CtOrder | None:
+        path = f"{self._scope_path(store_key)}/orders/order-number={quote(order_number, safe='')}"
+        template = self._template(store_key, "/orders/order-number={orderNumber}")
+        return await self._get(template, path, [("expand", e) for e in expand], _order_decoder, "order")
+
+    async def get_order_by_id(
+        self, order_id: str, *, store_key: str | None = None, expand: Sequence[str] = ORDER_EXPANSIONS
+    ) -> CtOrder | None:
+        path = f"{self._scope_path(store_key)}/orders/{quote(order_id, safe='')}"
+        template = self._template(store_key, "/orders/{id}")
+        return await self._get(template, path, [("expand", e) for e in expand], _order_decoder, "order")
+
+    async def query_orders(self, query: OrderQuery, *, store_key: str | None = None) -> list[CtOrder]:
+        path = f"{self._scope_path(store_key)}/orders"
+        template = self._template(store_key, f"/orders?where={query.predicate.name}")
+        page = await self._get(template, path, query_params(query), _paged_orders_decoder, "order page")
+        return [] if page is None else page.results
+
+    async def ensure_token(self) -> None:
+        """Fetch an access token if there is no fresh one; used by readiness checks."""
+
+        async def attempt(timeout: float, *, force_token: bool = False) -> None:
+            await self._refresh_token_if_stale(timeout, force=force_token)
+
+        await self._call_with_retries("/oauth/token", attempt)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _scope_path(self, store_key: str | None) -> str:
+        base = f"{self._settings.api_url}/{self._settings.project_key}"
+        if store_key is None:
+            return base
+        if not _STORE_KEY.match(store_key):
+            raise ValueError("store key must match commercetools' key format")
+        return f"{base}/in-store/key={store_key}"
+
+    @staticmethod
+    def _template(store_key: str | None, suffix: str) -> str:
+        return ("/in-store/key={storeKey}" if store_key else "") + suffix
+
+    def _check_token_response(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code != 200:
+            raise _TokenEndpointError(
+                response.status_code, response.headers.get("Retry-After"), _error_code(response.content)
+            )
+        return response
+
+    async def _refresh_token_if_stale(self, timeout: float, *, force: bool = False) -> None:
+        async with self._token_lock:
+            token = self._http.token
+            if not force and token and not token.is_expired(leeway=self._settings.token_leeway_seconds):
+                return
+            await self._http.fetch_token(self._token_url, grant_type="client_credentials", timeout=timeout)
+
+    async def _get(
+        self,
+        template: str,
+        url: str,
+        params: list[tuple[str, str]],
+        decoder: msgspec.json.Decoder[D],
+        what: str,
+    ) -> D | None:
+        async def attempt(timeout: float, *, force_token: bool = False) -> httpx.Response:
+            await self._refresh_token_if_stale(timeout, force=force_token)
+            response: httpx.Response = await self._http.get(
+                url,
+                params=params,
+                headers={"X-Correlation-ID": correlation_id(), "Accept": "application/json"},
+                timeout=timeout,
+            )
+            return response
+
+        response = await self._call_with_retries(template, attempt)
+        if response is None or response.status_code == 404:
+            return None
+        try:
+            return decoder.decode(response.content)
+        except msgspec.MsgspecError as exc:
+            # The decoder's message names a JSON path and type, never a value; the body stays out.
+            location = str(exc).rpartition(" - at ")[2] if " - at " in str(exc) else "document"
+            log_event(
+                _logger,
+                logging.ERROR,
+                "upstream.undecodable",
+                upstream=UPSTREAM,
+                operation=template,
+                what=what,
+                location=location,
+                error=type(exc).__name__,
+            )
+            raise UpstreamContractError(UPSTREAM, what) from None
+
+    async def _call_with_retries(self, template: str, attempt: Callable[..., Awaitable[Any]]) -> Any:
+        deadline = Deadline(self._settings.deadline_seconds, self._clock)
+        failures = 0
+        token_refetched = False
+        force_token = False
+        while True:
+            timeout = min(self._settings.timeout_seconds, deadline.remaining())
+            if timeout <= 0:
+                raise UpstreamUnavailableError(UPSTREAM, "deadline exceeded")
+            started = self._clock()
+            retry_after: float | None = None
+            try:
+                response = await attempt(timeout, force_token=force_token)
+            except _TokenEndpointError as exc:
+                self._log(template, "token", exc.status, failures, started, exc.error_code)
+                if exc.status not in RETRIABLE_STATUSES:
+                    raise UpstreamRejectedError(f"{UPSTREAM} auth", exc.status, exc.error_code) from None
+                reason, retry_after = f"token endpoint HTTP {exc.status}", parse_retry_after(exc.retry_after)
+            except httpx.TransportError as exc:
+                # Every call here is an idempotent read, so a dropped connection is as safe to retry
+                # as a refused one.
+                reason = type(exc).__name__
+                self._log(template, reason, None, failures, started, None)
+            else:
+                force_token = False
+                if not isinstance(response, httpx.Response):
+                    return response
+                status = response.status_code
+                code = _error_code(response.content) if status >= 400 else None
+                self._log(template, "response", status, failures, started, code)
+                if status < 300 or status == 404:
+                    return response
+                if status == 401 and not token_refetched:
+                    # A token can be revoked before it expires; fetch one more, once per call.
+                    token_refetched = force_token = True
+                    continue
+                if status not in RETRIABLE_STATUSES:
+                    raise UpstreamRejectedError(UPSTREAM, status, code)
+                reason, retry_after = f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
+            failures += 1
+            if failures >= self._policy.max_attempts:
+                raise UpstreamUnavailableError(UPSTREAM, reason, retry_after_seconds=retry_after)
+            delay = self._policy.backoff(failures, self._rng, retry_after)
+            if not deadline.allows(delay):
+                raise UpstreamUnavailableError(
+                    UPSTREAM, f"{reason}; no time left to retry", retry_after_seconds=retry_after
+                )
+            await self._sleep(delay)
+
+    def _log(
+        self, template: str, outcome: str, status: int | None, failures: int, started: float, error_code: str | None
+    ) -> None:
+        level = logging.INFO if status is not None and (status < 400 or status == 404) else logging.WARNING
+        log_event(
+            _logger,
+            level,
+            "upstream.call",
+            upstream=UPSTREAM,
+            method="GET",
+            operation=template,
+            outcome=outcome,
+            status=status,
+            attempt=failures + 1,
+            errorCode=error_code,
+            durationMs=round((self._clock() - started) * 1000, 1),
+        )

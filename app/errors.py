@@ -1,0 +1,116 @@
+"""Error taxonomy, classified by what the caller should do about it.
+
+    GatewayError
+    ├── RetriableError        try again later: the same request may succeed (upstream down, timeout)
+    │   ├── UpstreamUnavailableError
+    │   └── StorageUnavailableError
+    ├── FatalError            do not retry: the same request fails the same way
+    │   ├── NotFoundError
+    │   ├── InvalidInputError
+    │   ├── AuthenticationError (MissingCredentialsError)
+    │   ├── PermissionDeniedError
+    │   ├── UpstreamContractError     upstream answered something we cannot decode
+    │   └── UpstreamRejectedError     upstream refused our request (4xx other than 404): a config bug
+    └── SkippableError        drop this item and carry on (used by batch work such as the pusher)
+
+Messages are written for operators and callers and must never carry a response body, a token
+or personal data: they may end up in logs and problem responses. HTTP status codes are assigned
+in exactly one place, ``app.api.problems``.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Root of every error the gateway raises on purpose."""
+
+    code: str = "gateway_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RetriableError(GatewayError):
+    code = "retriable"
+
+    def __init__(self, detail: str, *, retry_after_seconds: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class UpstreamUnavailableError(RetriableError):
+    """An upstream stayed unreachable, slow or overloaded for the whole retry budget."""
+
+    code = "upstream_unavailable"
+
+    def __init__(self, upstream: str, reason: str, *, retry_after_seconds: float | None = None) -> None:
+        super().__init__(f"{upstream} is unavailable ({reason})", retry_after_seconds=retry_after_seconds)
+        self.upstream = upstream
+        self.reason = reason
+
+
+class StorageUnavailableError(RetriableError):
+    code = "storage_unavailable"
+
+
+class FatalError(GatewayError):
+    code = "fatal"
+
+
+class NotFoundError(FatalError):
+    """The resource does not exist *or* the caller may not see it; callers cannot tell which."""
+
+    code = "not_found"
+
+    def __init__(self, resource: str) -> None:
+        super().__init__(f"{resource} not found")
+        self.resource = resource
+
+
+class InvalidInputError(FatalError):
+    code = "invalid_input"
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"{parameter}: {problem}")
+        self.parameter = parameter
+        self.problem = problem
+
+
+class AuthenticationError(FatalError):
+    code = "unauthenticated"
+
+
+class MissingCredentialsError(AuthenticationError):
+    """No bearer token at all (RFC 6750: answered without an ``error`` code)."""
+
+
+class PermissionDeniedError(FatalError):
+    code = "forbidden"
+
+
+class UpstreamContractError(FatalError):
+    """The upstream answered with a payload we cannot decode. Never cached, never retried."""
+
+    code = "upstream_contract"
+
+    def __init__(self, upstream: str, what: str) -> None:
+        super().__init__(f"{upstream} returned a payload that could not be decoded ({what})")
+        self.upstream = upstream
+
+
+class UpstreamRejectedError(FatalError):
+    """The upstream refused the request itself (4xx other than 404): credentials, scopes or a bug on our side."""
+
+    code = "upstream_rejected"
+
+    def __init__(self, upstream: str, status: int, error_code: str | None) -> None:
+        suffix = f", {error_code}" if error_code else ""
+        super().__init__(f"{upstream} rejected the request (HTTP {status}{suffix})")
+        self.upstream = upstream
+        self.status = status
+        self.error_code = error_code
+
+
+class SkippableError(GatewayError):
+    code = "skippable"

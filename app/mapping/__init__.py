@@ -1,0 +1,1 @@
+"""Declarative behaviour (``mappings/*.toml``): schema, start-up validation, pure normalization."""

@@ -1,0 +1,185 @@
+"""Settings: the process environment turned into frozen, validated Structs, once, at start-up.
+
+Only the composition root (``app.asgi``) and the CLI call :func:`load_settings`; every component
+receives its own section in ``__init__``. Variables are grouped by prefix and each group is
+validated by its Struct, so a missing, unknown (misspelt) or malformed variable stops start-up
+with one line naming it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, ClassVar, TypeVar
+
+import msgspec
+
+__all__ = [
+    "CommercetoolsSettings",
+    "GatewaySettings",
+    "NovomindSettings",
+    "Secret",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+
+class SettingsError(Exception):
+    """A start-up configuration problem; ``str()`` is the one line shown to the operator."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class Secret:
+    """A string that never shows itself in ``repr``/``str``, so it cannot leak into a log or traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+HttpUrl = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")]
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=600)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="upper"):
+    prefix: ClassVar[str]
+
+
+class CommercetoolsSettings(_Section, frozen=True):
+    """``CTP_*``: named as commercetools names them in its API-client export."""
+
+    prefix: ClassVar[str] = "CTP_"
+
+    project_key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{1,255}$")]
+    client_id: str
+    client_secret: Secret
+    auth_url: HttpUrl
+    api_url: HttpUrl
+    # Space-separated, as commercetools' API-client export writes them. Empty: whatever the client has.
+    scopes: str = ""
+    # Per HTTP attempt; the overall deadline below bounds all attempts of one call together.
+    timeout_seconds: PositiveSeconds = 3.0
+    deadline_seconds: PositiveSeconds = 8.0
+    max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 4
+    backoff_base_seconds: PositiveSeconds = 0.1
+    backoff_cap_seconds: PositiveSeconds = 2.0
+    # Refetch the access token this long before it expires, so no request races the expiry.
+    token_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 300
+
+    def __post_init__(self) -> None:
+        msgspec.structs.force_setattr(self, "auth_url", self.auth_url.rstrip("/"))
+        msgspec.structs.force_setattr(self, "api_url", self.api_url.rstrip("/"))
+
+
+class NovomindSettings(_Section, frozen=True):
+    """``NOVOMIND_*``: the iAGENT REST API used by the status pusher."""
+
+    prefix: ClassVar[str] = "NOVOMIND_"
+
+    base_url: HttpUrl
+    client_id: str
+    client_secret: Secret
+    username: str
+    password: Secret
+
+
+class GatewaySettings(_Section, frozen=True):
+    """``GATEWAY_*``: the gateway's own behaviour."""
+
+    prefix: ClassVar[str] = "GATEWAY_"
+
+    jwt_secret: Secret | None = None
+    jwks_url: HttpUrl | None = None
+    jwt_issuer: str = "ctnm"
+    jwt_audience: str = "ct-novomind-gateway"
+    data_dir: str = "./data"
+    mappings_dir: str = "./mappings"
+    events_secret: Secret | None = None
+    log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.jwt_secret is None and self.jwks_url is None:
+            raise SettingsError("GATEWAY_JWT_SECRET", "missing (set it, or GATEWAY_JWKS_URL, to authenticate callers)")
+        if self.jwt_secret is not None and len(self.jwt_secret.reveal()) < 32:
+            raise SettingsError("GATEWAY_JWT_SECRET", "too short (use at least 32 characters for HS256)")
+        if self.jwks_url is not None:
+            # Verifying RS/ES tokens against a JWKS (kid rotation, bounded refetch) is not built yet;
+            # refusing beats silently accepting a configuration we would not honour.
+            raise SettingsError("GATEWAY_JWKS_URL", "not supported yet; use GATEWAY_JWT_SECRET")
+
+
+class Settings(msgspec.Struct, frozen=True):
+    commercetools: CommercetoolsSettings
+    gateway: GatewaySettings
+    novomind: NovomindSettings | None = None
+    redis_url: str | None = None
+
+
+_MISSING = re.compile(r"missing required field `(?P<field>[A-Z_]+)`")
+_AT_FIELD = re.compile(r"at `\$\.(?P<field>[A-Z_]+)`")
+_S = TypeVar("_S", bound=_Section)
+
+
+def _decode_secret(type_: type, obj: Any) -> Any:
+    if type_ is Secret and isinstance(obj, str):
+        return Secret(obj)
+    raise NotImplementedError
+
+
+def _group(cls: type[_Section], environ: Mapping[str, str]) -> dict[str, str]:
+    known = {f.encode_name for f in msgspec.structs.fields(cls)}
+    group: dict[str, str] = {}
+    for name, value in environ.items():
+        if not name.startswith(cls.prefix):
+            continue
+        field = name.removeprefix(cls.prefix)
+        if field not in known:
+            raise SettingsError(name, f"unknown variable (known {cls.prefix}* names: {', '.join(sorted(known))})")
+        if value.strip():
+            group[field] = value.strip()
+    return group
+
+
+def _section(cls: type[_S], group: Mapping[str, str]) -> _S:
+    try:
+        return msgspec.convert(group, cls, strict=False, dec_hook=_decode_secret)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        if match := _MISSING.search(message):
+            raise SettingsError(cls.prefix + match["field"], "missing") from None
+        if match := _AT_FIELD.search(message):
+            problem = message.split(" - at ")[0]
+            raise SettingsError(cls.prefix + match["field"], f"malformed ({problem})") from None
+        raise SettingsError(cls.prefix + "*", message) from None
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build :class:`Settings` from an environment mapping; raise :class:`SettingsError` on the first problem."""
+    commercetools = _section(CommercetoolsSettings, _group(CommercetoolsSettings, environ))
+    gateway = _section(GatewaySettings, _group(GatewaySettings, environ))
+    novomind_group = _group(NovomindSettings, environ)
+    novomind = _section(NovomindSettings, novomind_group) if novomind_group else None
+    redis_url = environ.get("REDIS_URL", "").strip() or None
+    if redis_url is not None and not re.match(r"^rediss?://", redis_url):
+        raise SettingsError("REDIS_URL", "malformed (expected redis://host:port/db or rediss://...)")
+    return Settings(commercetools=commercetools, gateway=gateway, novomind=novomind, redis_url=redis_url)
