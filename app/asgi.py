@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from app.access import TokenVerifier
 from app.api.health import HealthController
@@ -41,6 +42,18 @@ def openapi_config() -> OpenAPIConfig:
         description="Support-ready views of commercetools orders for novomind iAGENT agents.",
         path="/schema",
         render_plugins=[SwaggerRenderPlugin()],
+        # The document is public (it is committed to the repository); the access guard reads this opt.
+        openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
+        components=Components(
+            security_schemes={
+                "BearerJWT": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description='Caller token: iss, aud, exp, sub, scope (space-separated), stores (keys or ["*"])',
+                )
+            }
+        ),
     )
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "Secret",
     "Settings",
     "SettingsError",
+    "load_gateway_settings",
     "load_settings",
 ]
 
@@ -171,6 +172,11 @@ def _section(cls: type[_S], group: Mapping[str, str]) -> _S:
             problem = message.split(" - at ")[0]
             raise SettingsError(cls.prefix + match["field"], f"malformed ({problem})") from None
         raise SettingsError(cls.prefix + "*", message) from None
+
+
+def load_gateway_settings(environ: Mapping[str, str]) -> GatewaySettings:
+    """Only the ``GATEWAY_*`` section, for commands that need no upstream (``ctnm token``)."""
+    return _section(GatewaySettings, _group(GatewaySettings, environ))
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

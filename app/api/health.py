@@ -6,6 +6,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from app.api.problems import problem_responses
 from app.lookup import LookupService
 
 __all__ = ["HealthController"]
@@ -26,7 +27,8 @@ class HealthController(Controller):
         "/readyz",
         operation_id="GetReadiness",
         opt={"public": True},
-        summary="Ready to serve: commercetools credentials work (503 problem otherwise)",
+        summary="Ready to serve: commercetools credentials work",
+        responses=problem_responses(502, 503),
     )
     async def readyz(self, lookup: NamedDependency[LookupService]) -> Health:
         await lookup.ready()

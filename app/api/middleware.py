@@ -31,7 +31,10 @@ class CorrelationMiddleware(ASGIMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-correlation-id", cid.encode())]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-correlation-id" for name, _ in headers):
+                    headers.append((b"x-correlation-id", cid.encode()))
+                message["headers"] = headers
             await send(message)
 
         try:

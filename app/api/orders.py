@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from app.access import Caller
+from app.api.problems import problem_responses
 from app.lookup import LookupService
 from app.views import OrderView
 
@@ -22,13 +23,14 @@ ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 class OrderController(Controller):
     path = "/v1/orders"
     tags = ("orders",)
+    security = ({"BearerJWT": []},)
 
     @get(
         "/{orderNumber:str}",
         operation_id="GetOrder",
         opt={"scope": "orders:read"},
         summary="One order, normalized for its market",
-        raises=[],
+        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
     )
     async def get_order(
         self,

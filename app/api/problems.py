@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from app.errors import (
     AuthenticationError,
@@ -30,7 +31,7 @@ from app.errors import (
 )
 from app.observability import correlation_id, log_event
 
-__all__ = ["EXCEPTION_HANDLERS", "Problem"]
+__all__ = ["EXCEPTION_HANDLERS", "Problem", "problem_responses"]
 
 _logger = logging.getLogger("app.api")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -75,15 +76,19 @@ def _problem(
     headers: dict[str, str] | None = None,
     invalid: list[InvalidParam] | None = None,
 ) -> Response[Problem]:
+    cid = correlation_id()
     body = Problem(
         type=f"https://ctnm.dev/problems/{code.replace('_', '-')}",
         title=title,
         status=status,
         detail=detail,
-        correlation_id=correlation_id(),
+        correlation_id=cid,
         invalid_params=invalid,
     )
-    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    # Set here too: requests that match no route never pass the correlation middleware.
+    return Response(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers={**(headers or {}), "X-Correlation-ID": cid}
+    )
 
 
 def status_of(exc: GatewayError) -> int:
@@ -125,6 +130,30 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
 def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     _logger.error("request.crashed", exc_info=exc, extra={"fields": {"error": type(exc).__name__}})
     return _problem(500, "internal", "Internal", "unexpected error; quote the correlation id to an operator")
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing or invalid bearer token (see WWW-Authenticate)",
+    403: "The token lacks the scope this operation declares",
+    404: "Not found, or in a store the caller may not see (indistinguishable on purpose)",
+    422: "A parameter cannot be valid; `invalid-params` names it. Nothing was sent upstream",
+    502: "commercetools answered something unusable or refused our credentials",
+    503: "commercetools is unavailable; retry after Retry-After seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem statuses an operation can answer."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

@@ -15,23 +15,34 @@ import msgspec
 
 __all__ = [
     "CtAddress",
+    "CtChangeDelivery",
+    "CtChannel",
+    "CtCloudEvent",
     "CtCustomFields",
     "CtCustomLineItem",
     "CtCustomer",
+    "CtCustomerGroup",
     "CtDelivery",
     "CtError",
     "CtErrorResponse",
     "CtItemState",
     "CtKeyReference",
     "CtLineItem",
+    "CtMessage",
+    "CtMessageDelivery",
     "CtMoney",
     "CtOrder",
+    "CtPagedMessages",
     "CtPagedOrders",
     "CtParcel",
+    "CtPayloadNotIncluded",
     "CtPayment",
     "CtReference",
+    "CtShippingMethod",
     "CtState",
+    "CtStore",
     "CtTaxedPrice",
+    "CtType",
 ]
 
 T = TypeVar("T")
@@ -380,3 +391,83 @@ class CtErrorResponse(CtStruct, frozen=True):
     message: str | None = None
     errors: list[CtError] = msgspec.field(default_factory=list)
     error: str | None = None
+
+
+class CtStore(CtStruct, frozen=True):
+    id: str
+    key: str
+    name: LocalizedString | None = None
+    languages: list[str] = msgspec.field(default_factory=list)
+    countries: list[dict[str, str]] = msgspec.field(default_factory=list)
+
+
+class CtChannel(CtStruct, frozen=True):
+    id: str
+    key: str
+    roles: list[str] = msgspec.field(default_factory=list)
+    name: LocalizedString | None = None
+
+
+class CtResourceIdentifier(CtStruct, frozen=True):
+    type_id: str
+    id: str
+
+
+class CtMessage(CtStruct, frozen=True):
+    """The envelope every commercetools message shares; payload fields are read per ``type``."""
+
+    id: str
+    sequence_number: int
+    resource: CtResourceIdentifier
+    resource_version: int
+    type: str
+    created_at: datetime
+    version: int = 1
+    resource_user_provided_identifiers: dict[str, object] = msgspec.field(default_factory=dict)
+
+
+class CtPagedMessages(CtStruct, frozen=True):
+    results: list[CtMessage]
+    limit: int | None = None
+    offset: int | None = None
+    count: int | None = None
+    total: int | None = None
+
+
+class CtMessageDelivery(CtMessage, frozen=True):
+    """A subscription delivery in Platform format: a message plus ``notificationType``/``projectKey``."""
+
+    notification_type: str = "Message"
+    project_key: str | None = None
+
+
+class CtChangeDelivery(CtStruct, frozen=True):
+    """A change-subscription delivery (``ResourceCreated|ResourceUpdated|ResourceDeleted``)."""
+
+    notification_type: str
+    resource: CtResourceIdentifier
+    project_key: str | None = None
+    version: int | None = None
+    old_version: int | None = None
+    modified_at: datetime | None = None
+
+
+class CtPayloadNotIncluded(CtStruct, frozen=True):
+    """Sent instead of a payload too large for the destination; the message must be fetched."""
+
+    reason: str
+    payload_type: str
+
+
+class CtCloudEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """CloudEvents 1.0 envelope (its attribute names are lower-case, not camelCase)."""
+
+    specversion: str
+    id: str
+    type: str
+    source: str
+    subject: str | None = None
+    time: datetime | None = None
+    sequence: str | None = None
+    dataref: str | None = None
+    data: CtMessageDelivery | None = None

@@ -1,0 +1,147 @@
+"""``ctnm``: the gateway's command line (also ``python -m app``).
+
+    ctnm serve [--host --port --workers]   run the gateway (settings from the environment)
+    ctnm demo [--port --latency-ms]        gateway + built-in commercetools sandbox, seeded data
+    ctnm token [--scope --stores --ttl]    mint a development caller token (GATEWAY_JWT_SECRET)
+    ctnm openapi [--output | --check]      write or verify the committed OpenAPI document
+
+Configuration problems end the command with one line naming the variable or file, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.mapping.loader import MappingError, load_mappings
+from app.settings import SettingsError, load_gateway_settings, load_settings
+
+__all__ = ["main"]
+
+DEFAULT_SCOPES = "orders:read customers:read"
+OPENAPI_PATH = Path("openapi/openapi.json")
+
+
+def _fail(message: str) -> int:
+    print(f"ctnm: {message}", file=sys.stderr)
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    try:
+        settings = load_settings(os.environ)
+        load_mappings(Path(settings.gateway.mappings_dir))
+    except (SettingsError, MappingError) as exc:
+        return _fail(str(exc))
+    uvicorn.run(
+        "app.asgi:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    try:
+        asyncio.run(run_demo(host=args.host, port=args.port, latency_ms=args.latency_ms))
+    except KeyboardInterrupt:
+        pass
+    except (SettingsError, MappingError, OSError) as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from app.access import SCOPES, mint_token
+
+    try:
+        gateway = load_gateway_settings(os.environ)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if gateway.jwt_secret is None:
+        return _fail("GATEWAY_JWT_SECRET: missing (tokens are signed with it)")
+    scopes = args.scope.split()
+    unknown = sorted(set(scopes) - SCOPES)
+    if unknown:
+        return _fail(f"--scope: unknown scope(s) {', '.join(unknown)} (known: {', '.join(sorted(SCOPES))})")
+    stores = [s for s in args.stores.split(",") if s]
+    print(
+        mint_token(
+            gateway.jwt_secret.reveal(),
+            issuer=gateway.jwt_issuer,
+            audience=gateway.jwt_audience,
+            subject=args.subject,
+            scopes=scopes,
+            stores=stores,
+            ttl_seconds=args.ttl,
+        )
+    )
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from app.openapi import render_openapi
+
+    document = render_openapi()
+    path = Path(args.output)
+    if args.check:
+        if not path.exists() or path.read_bytes() != document:
+            return _fail(f"{path} is out of date; run `ctnm openapi` and commit the result")
+        print(f"{path} is up to date")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(document)
+    print(f"wrote {path}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ctnm", description="commercetools <-> novomind support gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gateway with settings from the environment")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="gateway + built-in commercetools sandbox with seeded data")
+    demo.add_argument("--host", default="127.0.0.1", help="loopback only by default")
+    demo.add_argument("--port", type=int, default=8000, help="gateway port (0 = any free port)")
+    demo.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox response")
+    demo.set_defaults(run=_demo)
+
+    token = commands.add_parser("token", help="mint a development JWT signed with GATEWAY_JWT_SECRET")
+    token.add_argument("--scope", default=DEFAULT_SCOPES, help=f"space-separated (default: {DEFAULT_SCOPES!r})")
+    token.add_argument("--stores", default="*", help="comma-separated store keys, or * for all (default)")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--subject", default="dev-agent")
+    token.set_defaults(run=_token)
+
+    openapi = commands.add_parser("openapi", help="write (or --check) the committed OpenAPI document")
+    openapi.add_argument("--output", default=str(OPENAPI_PATH))
+    openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
+    openapi.set_defaults(run=_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

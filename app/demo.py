@@ -1,0 +1,136 @@
+"""``ctnm demo``: the gateway and the built-in commercetools sandbox, on loopback, until Ctrl-C.
+
+The gateway talks to the sandbox over real HTTP exactly as it would to commercetools, with
+settings built here instead of read from the environment (only ``GATEWAY_JWT_SECRET`` is taken
+from it when set, so tokens minted with ``ctnm token`` keep working across demo restarts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import socket
+from collections.abc import Generator
+from pathlib import Path
+
+import uvicorn
+from litestar.types import ASGIApp
+
+from app.access import mint_token
+from app.asgi import create_app
+from app.mapping.loader import load_mappings
+from app.observability import configure_logging
+from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
+from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, JP_ORDER_NUMBER, US_ORDER_NUMBER
+from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
+
+__all__ = ["bind_loopback", "demo_settings", "run_demo"]
+
+_PACKAGE_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
+
+
+def _mappings_dir() -> Path:
+    configured = os.environ.get("GATEWAY_MAPPINGS_DIR")
+    if configured:
+        return Path(configured)
+    return Path("mappings") if Path("mappings").is_dir() else _PACKAGE_MAPPINGS
+
+
+def bind_loopback(host: str, port: int) -> socket.socket:
+    """A listening socket bound before the server starts, so the URL we print is the real one."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def demo_settings(sandbox_url: str, sandbox: SandboxConfig, jwt_secret: str, mappings_dir: Path) -> Settings:
+    return Settings(
+        commercetools=CommercetoolsSettings(
+            project_key=sandbox.project_key,
+            client_id=sandbox.client_id,
+            client_secret=Secret(sandbox.client_secret),
+            auth_url=sandbox_url,
+            api_url=sandbox_url,
+        ),
+        gateway=GatewaySettings(jwt_secret=Secret(jwt_secret), mappings_dir=str(mappings_dir)),
+    )
+
+
+class _SharedSignalServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to the demo: one process hosts two servers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _server(app: ASGIApp) -> uvicorn.Server:
+    return _SharedSignalServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+
+
+async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int = 0) -> None:
+    configure_logging("WARNING")
+    jwt_secret = os.environ.get("GATEWAY_JWT_SECRET") or secrets.token_urlsafe(32)
+    mappings_dir = _mappings_dir()
+    load_mappings(mappings_dir)  # fail before binding anything
+
+    sandbox_config = SandboxConfig(latency_ms=latency_ms)
+    sandbox_sock = bind_loopback("127.0.0.1", 0)
+    sandbox_url = f"http://127.0.0.1:{sandbox_sock.getsockname()[1]}"
+    gateway_sock = bind_loopback(host, port)
+    gateway_url = f"http://{host}:{gateway_sock.getsockname()[1]}"
+
+    settings = demo_settings(sandbox_url, sandbox_config, jwt_secret, mappings_dir)
+    sandbox_server = _server(create_commercetools_sandbox(sandbox_config))
+    gateway_server = _server(create_app(settings))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _stop, sandbox_server, gateway_server)
+
+    def token(stores: list[str]) -> str:
+        return mint_token(
+            jwt_secret,
+            issuer=settings.gateway.jwt_issuer,
+            audience=settings.gateway.jwt_audience,
+            subject="demo-agent",
+            scopes=["orders:read", "customers:read"],
+            stores=stores,
+            ttl_seconds=12 * 3600,
+        )
+
+    tasks = [
+        asyncio.create_task(sandbox_server.serve(sockets=[sandbox_sock])),
+        asyncio.create_task(gateway_server.serve(sockets=[gateway_sock])),
+    ]
+    while not (sandbox_server.started and gateway_server.started):
+        if any(t.done() for t in tasks):
+            break
+        await asyncio.sleep(0.02)
+    print(
+        f"""
+commercetools <-> novomind gateway demo
+  gateway   {gateway_url}   (API docs: {gateway_url}/schema/swagger)
+  sandbox   {sandbox_url}   (commercetools project "{sandbox_config.project_key}", seeded data)
+
+An order from the German store, rendered for de-DE:
+  curl -s -H "Authorization: Bearer {token(["*"])}" {gateway_url}/v1/orders/{DEMO_ORDER_NUMBER}
+
+Other markets: {US_ORDER_NUMBER} (us-store, USD), {JP_ORDER_NUMBER} (jp-store, JPY).
+A token limited to the German store (other stores' orders answer 404):
+  {token(["de-store"])}
+
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
+    await asyncio.gather(*tasks)
+    print("demo stopped", flush=True)
+
+
+def _stop(*servers: uvicorn.Server) -> None:
+    for server in servers:
+        server.should_exit = True

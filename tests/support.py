@@ -1,0 +1,92 @@
+"""Shared test helpers (not fixtures): paths, settings builders, token minting, loopback servers."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import uvicorn
+from litestar.types import ASGIApp
+
+from app.access import mint_token
+from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
+
+REPO = Path(__file__).resolve().parents[1]
+# CI clones the repository next to a copy of shared/, exactly as the working tree sits here.
+FIXTURES = REPO.parent / "shared" / "fixtures" / "commercetools"
+MAPPINGS = REPO / "mappings"
+
+JWT_SECRET = "test-only-secret-0123456789abcdefghijkl"
+ISSUER = "ctnm"
+AUDIENCE = "ct-novomind-gateway"
+
+
+def settings_for(
+    ct_url: str,
+    *,
+    project_key: str = "demo",
+    client_id: str = "sandbox-client",
+    client_secret: str = "sandbox-secret",
+    deadline_seconds: float = 8.0,
+    max_attempts: int = 4,
+) -> Settings:
+    return Settings(
+        commercetools=CommercetoolsSettings(
+            project_key=project_key,
+            client_id=client_id,
+            client_secret=Secret(client_secret),
+            auth_url=ct_url,
+            api_url=ct_url,
+            deadline_seconds=deadline_seconds,
+            max_attempts=max_attempts,
+            backoff_base_seconds=0.01,
+            backoff_cap_seconds=0.05,
+        ),
+        gateway=GatewaySettings(jwt_secret=Secret(JWT_SECRET), mappings_dir=str(MAPPINGS)),
+    )
+
+
+def token(
+    scopes: Iterable[str] = ("orders:read",), stores: Iterable[str] = ("*",), ttl: int = 600, subject: str = "agent-7"
+) -> str:
+    return mint_token(
+        JWT_SECRET, issuer=ISSUER, audience=AUDIENCE, subject=subject, scopes=scopes, stores=stores, ttl_seconds=ttl
+    )
+
+
+def auth(scopes: Iterable[str] = ("orders:read",), stores: Iterable[str] = ("*",)) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(scopes, stores)}"}
+
+
+class ThreadedServer:
+    """uvicorn serving an ASGI app on a loopback port from a daemon thread with its own loop.
+
+    A thread (not the test's event loop) lets one server outlive many async tests; uvicorn
+    installs no signal handlers outside the main thread.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("loopback server did not start within 15 s")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
