@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from litestar import Controller, get
+from litestar import Controller, Litestar, get
 from litestar.testing import AsyncTestClient
 
 from app.api.security import check_routes_declare_access
@@ -43,11 +43,11 @@ def ct() -> ScriptedCommercetools:
 
 
 @pytest.fixture
-async def client(ct: ScriptedCommercetools) -> AsyncIterator[AsyncTestClient[object]]:
+async def client(ct: ScriptedCommercetools) -> AsyncIterator[AsyncTestClient[Litestar]]:
     settings = settings_for("http://ct.test", max_attempts=2, deadline_seconds=2)
     app = create_app(settings, commercetools_transport=httpx.MockTransport(ct))
     async with AsyncTestClient(app) as test_client:
-        yield test_client  # type: ignore[misc]
+        yield test_client
 
 
 def _problem(response: httpx.Response, status: int) -> dict[str, object]:
@@ -59,7 +59,7 @@ def _problem(response: httpx.Response, status: int) -> dict[str, object]:
     return body
 
 
-async def test_order_found(client: AsyncTestClient[object], ct: ScriptedCommercetools) -> None:
+async def test_order_found(client: AsyncTestClient[Litestar], ct: ScriptedCommercetools) -> None:
     response = await client.get("/v1/orders/100000001", headers=auth())
     assert response.status_code == 200
     assert response.json()["orderNumber"] == "100000001"
@@ -69,7 +69,7 @@ async def test_order_found(client: AsyncTestClient[object], ct: ScriptedCommerce
 
 
 async def test_inbound_correlation_id_is_adopted_and_forwarded(
-    client: AsyncTestClient[object], ct: ScriptedCommercetools
+    client: AsyncTestClient[Litestar], ct: ScriptedCommercetools
 ) -> None:
     response = await client.get("/v1/orders/100000001", headers={**auth(), "X-Correlation-ID": "ticket-4711"})
     assert response.headers["x-correlation-id"] == "ticket-4711"
@@ -78,13 +78,15 @@ async def test_inbound_correlation_id_is_adopted_and_forwarded(
     assert hostile.headers["x-correlation-id"].startswith("ctnm-")
 
 
-async def test_missing_order_is_404(client: AsyncTestClient[object], ct: ScriptedCommercetools) -> None:
+async def test_missing_order_is_404(client: AsyncTestClient[Litestar], ct: ScriptedCommercetools) -> None:
     ct.answer = lambda _: httpx.Response(404, json={"statusCode": 404, "errors": [{"code": "ResourceNotFound"}]})
     body = _problem(await client.get("/v1/orders/NOPE-1", headers=auth()), 404)
     assert body["detail"] == "order not found"
 
 
-async def test_no_token_is_401_with_bare_challenge(client: AsyncTestClient[object], ct: ScriptedCommercetools) -> None:
+async def test_no_token_is_401_with_bare_challenge(
+    client: AsyncTestClient[Litestar], ct: ScriptedCommercetools
+) -> None:
     response = await client.get("/v1/orders/100000001")
     _problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
@@ -100,14 +102,14 @@ async def test_no_token_is_401_with_bare_challenge(client: AsyncTestClient[objec
         "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.",
     ],
 )
-async def test_bad_token_is_401(client: AsyncTestClient[object], ct: ScriptedCommercetools, header: str) -> None:
+async def test_bad_token_is_401(client: AsyncTestClient[Litestar], ct: ScriptedCommercetools, header: str) -> None:
     response = await client.get("/v1/orders/100000001", headers={"Authorization": header})
     _problem(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert ct.api_calls == []
 
 
-async def test_missing_scope_is_403(client: AsyncTestClient[object], ct: ScriptedCommercetools) -> None:
+async def test_missing_scope_is_403(client: AsyncTestClient[Litestar], ct: ScriptedCommercetools) -> None:
     body = _problem(await client.get("/v1/orders/100000001", headers=auth(scopes=["customers:read"])), 403)
     assert "orders:read" in str(body["detail"])
     assert ct.api_calls == []
@@ -115,10 +117,10 @@ async def test_missing_scope_is_403(client: AsyncTestClient[object], ct: Scripte
 
 @pytest.mark.parametrize(
     "order_number",
-    ['x%22%20or%20id%20is%20defined%20or%20orderNumber%3D%22', "A" * 65, "-leading-dash", "with%20space", "%00"],
+    ["x%22%20or%20id%20is%20defined%20or%20orderNumber%3D%22", "A" * 65, "-leading-dash", "with%20space", "%00"],
 )
 async def test_impossible_order_number_is_422_without_upstream_call(
-    client: AsyncTestClient[object], ct: ScriptedCommercetools, order_number: str
+    client: AsyncTestClient[Litestar], ct: ScriptedCommercetools, order_number: str
 ) -> None:
     body = _problem(await client.get(f"/v1/orders/{order_number}", headers=auth()), 422)
     assert body["invalid-params"][0]["name"] == "orderNumber"  # type: ignore[index]
@@ -126,7 +128,7 @@ async def test_impossible_order_number_is_422_without_upstream_call(
 
 
 async def test_undecodable_upstream_payload_is_502_without_the_body(
-    client: AsyncTestClient[object], ct: ScriptedCommercetools, caplog: pytest.LogCaptureFixture
+    client: AsyncTestClient[Litestar], ct: ScriptedCommercetools, caplog: pytest.LogCaptureFixture
 ) -> None:
     ct.answer = lambda _: httpx.Response(200, content=ORDER[: len(ORDER) // 2] + CANARY.encode())
     response = await client.get("/v1/orders/100000001", headers=auth())
@@ -135,7 +137,7 @@ async def test_undecodable_upstream_payload_is_502_without_the_body(
     assert all(CANARY not in r.getMessage() and CANARY not in str(getattr(r, "fields", "")) for r in caplog.records)
 
 
-async def test_wrong_types_upstream_is_502(client: AsyncTestClient[object], ct: ScriptedCommercetools) -> None:
+async def test_wrong_types_upstream_is_502(client: AsyncTestClient[Litestar], ct: ScriptedCommercetools) -> None:
     broken = msgspec.json.decode(ORDER)
     broken["totalPrice"]["centAmount"] = CANARY
     ct.answer = lambda _: httpx.Response(200, json=broken)
@@ -145,7 +147,7 @@ async def test_wrong_types_upstream_is_502(client: AsyncTestClient[object], ct: 
 
 
 async def test_upstream_unavailable_is_503_with_retry_after(
-    client: AsyncTestClient[object], ct: ScriptedCommercetools
+    client: AsyncTestClient[Litestar], ct: ScriptedCommercetools
 ) -> None:
     ct.answer = lambda _: httpx.Response(503, headers={"Retry-After": "0"}, json={"statusCode": 503})
     response = await client.get("/v1/orders/100000001", headers=auth())
@@ -155,7 +157,7 @@ async def test_upstream_unavailable_is_503_with_retry_after(
 
 
 async def test_upstream_rejecting_our_credentials_is_502(
-    client: AsyncTestClient[object], ct: ScriptedCommercetools
+    client: AsyncTestClient[Litestar], ct: ScriptedCommercetools
 ) -> None:
     ct.answer = lambda _: httpx.Response(403, json={"statusCode": 403, "errors": [{"code": "insufficient_scope"}]})
     body = _problem(await client.get("/v1/orders/100000001", headers=auth()), 502)
@@ -163,11 +165,11 @@ async def test_upstream_rejecting_our_credentials_is_502(
     assert len(ct.api_calls) == 1
 
 
-async def test_unknown_route_is_problem_404(client: AsyncTestClient[object]) -> None:
+async def test_unknown_route_is_problem_404(client: AsyncTestClient[Litestar]) -> None:
     _problem(await client.get("/v1/nothing-here", headers=auth()), 404)
 
 
-async def test_health_needs_no_token(client: AsyncTestClient[object]) -> None:
+async def test_health_needs_no_token(client: AsyncTestClient[Litestar]) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
 

@@ -30,8 +30,11 @@ def money(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         value["fractionDigits"] = digits
     if draw(st.booleans()):
-        value |= {"type": "highPrecision", "fractionDigits": digits + 3,
-                  "preciseAmount": draw(st.integers(-(10**12), 10**12))}
+        value |= {
+            "type": "highPrecision",
+            "fractionDigits": digits + 3,
+            "preciseAmount": draw(st.integers(-(10**12), 10**12)),
+        }
     return value
 
 
@@ -40,7 +43,8 @@ def item_states() -> st.SearchStrategy[list[dict[str, Any]]]:
     return st.lists(
         st.builds(
             lambda q, obj: {"quantity": q, "state": {"typeId": "state", "id": "s1"} | ({"obj": obj} if obj else {})},
-            st.integers(0, 5), state_obj,
+            st.integers(0, 5),
+            state_obj,
         ),
         max_size=3,
     )
@@ -48,8 +52,14 @@ def item_states() -> st.SearchStrategy[list[dict[str, Any]]]:
 
 @st.composite
 def line_item(draw: st.DrawFn) -> dict[str, Any]:
-    item = {"id": draw(text), "name": draw(localized), "quantity": draw(st.integers(0, 1000)),
-            "price": {"value": draw(money())}, "totalPrice": draw(money()), "state": draw(item_states())}
+    item = {
+        "id": draw(text),
+        "name": draw(localized),
+        "quantity": draw(st.integers(0, 1000)),
+        "price": {"value": draw(money())},
+        "totalPrice": draw(money()),
+        "state": draw(item_states()),
+    }
     if draw(st.booleans()):
         item["variant"] = {"sku": draw(opt_text)}
     return item
@@ -58,26 +68,43 @@ def line_item(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def order(draw: st.DrawFn) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "id": draw(text), "version": draw(st.integers(1, 10**6)),
-        "createdAt": "2026-01-02T03:04:05.678Z", "lastModifiedAt": "2026-01-02T03:04:05.678Z",
+        "id": draw(text),
+        "version": draw(st.integers(1, 10**6)),
+        "createdAt": "2026-01-02T03:04:05.678Z",
+        "lastModifiedAt": "2026-01-02T03:04:05.678Z",
         "orderState": draw(st.sampled_from(["Open", "Confirmed", "Complete", "Cancelled", "SomethingNew"])),
         "totalPrice": draw(money()),
         "lineItems": draw(st.lists(line_item(), max_size=4)),
         "customLineItems": [
-            {"id": draw(text), "name": draw(localized), "quantity": 1, "money": draw(money()),
-             "totalPrice": draw(money()), "state": draw(item_states())}
+            {
+                "id": draw(text),
+                "name": draw(localized),
+                "quantity": 1,
+                "money": draw(money()),
+                "totalPrice": draw(money()),
+                "state": draw(item_states()),
+            }
             for _ in range(draw(st.integers(0, 2)))
         ],
     }
     optional = {
-        "orderNumber": opt_text, "shipmentState": opt_text, "paymentState": opt_text, "customerId": opt_text,
+        "orderNumber": opt_text,
+        "shipmentState": opt_text,
+        "paymentState": opt_text,
+        "customerId": opt_text,
         "locale": st.none() | st.sampled_from([*LOCALE_TAGS, "not a locale", ""]),
         "country": st.none() | st.sampled_from(["DE", "US", "JP", "CA", "ZZ", ""]),
-        "store": st.none() | st.sampled_from(["de-store", "us-store", "jp-store", "new-store"]).map(
-            lambda key: {"typeId": "store", "key": key}),
-        "taxedPrice": st.none() | st.builds(
+        "store": st.none()
+        | st.sampled_from(["de-store", "us-store", "jp-store", "new-store"]).map(
+            lambda key: {"typeId": "store", "key": key}
+        ),
+        "taxedPrice": st.none()
+        | st.builds(
             lambda n, g, portions: {"totalNet": n, "totalGross": g, "taxPortions": portions},
-            money(), money(), st.lists(st.builds(lambda a: {"amount": a, "rate": 0.19}, money()), max_size=2)),
+            money(),
+            money(),
+            st.lists(st.builds(lambda a: {"amount": a, "rate": 0.19}, money()), max_size=2),
+        ),
     }
     for key, strategy in optional.items():
         value = draw(strategy)
