@@ -1,0 +1,69 @@
+"""`ctnm demo` as a real process: it prints a working curl, serves it, and stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.support import REPO
+
+pytestmark = pytest.mark.integration
+CURL = re.compile(r'curl -s -H "Authorization: Bearer (?P<token>[^"]+)" (?P<url>http://127\.0\.0\.1:\d+/v1/orders/\S+)')
+
+
+class Output:
+    """Unbuffered reads of a child's stdout: select() cannot see data already in a file object's buffer."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        self._process = process
+        self.fd = process.stdout.fileno()
+        self.text = ""
+
+    def wait_for(self, pattern: re.Pattern[str], seconds: float) -> re.Match[str]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if match := pattern.search(self.text):
+                return match
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    break
+                self.text += chunk.decode()
+        raise AssertionError(f"demo did not print {pattern.pattern!r} within {seconds} s; output:\n{self.text}")
+
+
+def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CTP_", "GATEWAY_", "NOVOMIND_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "demo", "--port", "0"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output = Output(process)
+    try:
+        match = output.wait_for(CURL, seconds=60)
+        output.wait_for(re.compile("Press Ctrl-C to stop"), seconds=10)
+        response = httpx.get(match["url"], headers={"Authorization": f"Bearer {match['token']}"}, timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json()["locale"] == "de-DE"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+        assert "demo stopped" in output.text + os.read(output.fd, 65536).decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
