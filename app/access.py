@@ -39,6 +39,12 @@ class Caller(msgspec.Struct, frozen=True):
         # A resource outside every store is visible only to callers not limited to stores.
         return store_key is not None and store_key in self.stores
 
+    def may_see_customer(self, customer_stores: list[str]) -> bool:
+        """Customers without stores are global (commercetools serves them on every in-store endpoint)."""
+        if self.stores is None or not customer_stores:
+            return True
+        return any(key in self.stores for key in customer_stores)
+
 
 class _Claims(msgspec.Struct, frozen=True):
     sub: str
@@ -112,6 +118,6 @@ class TokenVerifier:
         scopes = frozenset(claims.scope.split())
         if claims.stores == ["*"]:
             return Caller(subject=claims.sub, scopes=scopes, stores=None)
-        if not all(_STORE_KEY.match(s) for s in claims.stores):
+        if not all(_STORE_KEY.fullmatch(s) for s in claims.stores):
             raise AuthenticationError("invalid bearer token (malformed stores claim)")
         return Caller(subject=claims.sub, scopes=scopes, stores=tuple(dict.fromkeys(claims.stores)))

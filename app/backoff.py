@@ -9,6 +9,7 @@ finish before the deadline.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -19,6 +20,7 @@ __all__ = ["Deadline", "RetryPolicy", "parse_retry_after"]
 
 # Statuses that say "not now" rather than "never": rate limiting and gateway/overload failures.
 RETRIABLE_STATUSES = frozenset({429, 502, 503, 504})
+_DELTA_SECONDS = re.compile(r"[0-9]{1,10}")
 
 
 class RetryPolicy(msgspec.Struct, frozen=True):
@@ -57,12 +59,13 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII digits only: str.isdigit() also accepts "²", which float() rejects.
+    if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - now())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now())
