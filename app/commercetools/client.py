@@ -6,8 +6,8 @@ fetched on first use, reused until ``token_leeway_seconds`` before it expires, a
 more when commercetools answers 401 (a revoked or rotated token).
 
 Every call runs under one deadline. Connect errors, timeouts, dropped connections, 429 and
-502/503/504 are retried with full-jitter backoff (``Retry-After`` is a floor); any other 4xx is
-final. Outcomes are logged per attempt with the operation's path *template*, never the concrete
+502/503/504 are retried with full-jitter backoff (``Retry-After`` is a floor), a 500 once; any
+other status is final. Outcomes are logged per attempt with the operation's path *template*, never the concrete
 path or query (they carry order numbers and emails).
 """
 
@@ -27,8 +27,8 @@ import msgspec
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from app.backoff import RETRIABLE_STATUSES, Deadline, RetryPolicy, parse_retry_after
-from app.commercetools.models import CtErrorResponse, CtOrder, CtPagedOrders
-from app.commercetools.queries import ORDER_EXPANSIONS, OrderQuery, query_params
+from app.commercetools.models import CtCustomer, CtErrorResponse, CtOrder, CtPagedCustomers, CtPagedOrders
+from app.commercetools.queries import CUSTOMER_EXPANSIONS, ORDER_EXPANSIONS, OrderQuery, query_params
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
@@ -40,6 +40,8 @@ _logger = logging.getLogger("app.commercetools")
 _STORE_KEY = re.compile(r"^[A-Za-z0-9_-]{2,256}$")
 _order_decoder = msgspec.json.Decoder(CtOrder)
 _paged_orders_decoder = msgspec.json.Decoder(CtPagedOrders)
+_customer_decoder = msgspec.json.Decoder(CtCustomer)
+_paged_customers_decoder = msgspec.json.Decoder(CtPagedCustomers)
 _error_decoder = msgspec.json.Decoder(CtErrorResponse)
 D = TypeVar("D")
 
@@ -52,6 +54,19 @@ class _TokenEndpointError(Exception):
         self.status = status
         self.retry_after = retry_after
         self.error_code = error_code
+
+
+class _UndecodableTokenError(Exception):
+    """The token endpoint answered 200 with something that is not an access token."""
+
+
+class _TokenResponse(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int | None = None
+
+
+_token_decoder = msgspec.json.Decoder(_TokenResponse)
 
 
 def _error_code(body: bytes) -> str | None:
@@ -91,7 +106,9 @@ class CommercetoolsClient:
             token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
             token_endpoint=self._token_url,
             grant_type="client_credentials",
-            leeway=settings.token_leeway_seconds,
+            # The refresh policy is ours (_refresh_token_if_stale, under a lock and the deadline);
+            # authlib refetches on its own only for a token that has really expired.
+            leeway=0,
             timeout=settings.timeout_seconds,
             transport=transport,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
@@ -118,16 +135,33 @@ class CommercetoolsClient:
         return await self._get(template, path, [("expand", e) for e in expand], _order_decoder, "order")
 
     async def query_orders(self, query: OrderQuery, *, store_key: str | None = None) -> list[CtOrder]:
+        page = await self.query_orders_page(query, store_key=store_key)
+        return page.results
+
+    async def query_orders_page(self, query: OrderQuery, *, store_key: str | None = None) -> CtPagedOrders:
         path = f"{self._scope_path(store_key)}/orders"
         template = self._template(store_key, f"/orders?where={query.predicate.name}")
         page = await self._get(template, path, query_params(query), _paged_orders_decoder, "order page")
+        return page if page is not None else CtPagedOrders(results=[])
+
+    async def get_customer_by_id(
+        self, customer_id: str, *, store_key: str | None = None, expand: Sequence[str] = CUSTOMER_EXPANSIONS
+    ) -> CtCustomer | None:
+        path = f"{self._scope_path(store_key)}/customers/{quote(customer_id, safe='')}"
+        template = self._template(store_key, "/customers/{id}")
+        return await self._get(template, path, [("expand", e) for e in expand], _customer_decoder, "customer")
+
+    async def query_customers(self, query: OrderQuery, *, store_key: str | None = None) -> list[CtCustomer]:
+        path = f"{self._scope_path(store_key)}/customers"
+        template = self._template(store_key, f"/customers?where={query.predicate.name}")
+        page = await self._get(template, path, query_params(query), _paged_customers_decoder, "customer page")
         return [] if page is None else page.results
 
     async def ensure_token(self) -> None:
         """Fetch an access token if there is no fresh one; used by readiness checks."""
 
-        async def attempt(timeout: float, *, force_token: bool = False) -> None:
-            await self._refresh_token_if_stale(timeout, force=force_token)
+        async def attempt(deadline: Deadline, *, force_token: bool = False) -> None:
+            await self._refresh_token_if_stale(deadline, force=force_token)
 
         await self._call_with_retries("/oauth/token", attempt)
 
@@ -137,7 +171,7 @@ class CommercetoolsClient:
         base = f"{self._settings.api_url}/{self._settings.project_key}"
         if store_key is None:
             return base
-        if not _STORE_KEY.match(store_key):
+        if not _STORE_KEY.fullmatch(store_key):
             raise ValueError("store key must match commercetools' key format")
         return f"{base}/in-store/key={store_key}"
 
@@ -146,18 +180,39 @@ class CommercetoolsClient:
         return ("/in-store/key={storeKey}" if store_key else "") + suffix
 
     def _check_token_response(self, response: httpx.Response) -> httpx.Response:
+        """Classify the token endpoint's answer before authlib parses it (authlib raises raw errors)."""
         if response.status_code != 200:
             raise _TokenEndpointError(
                 response.status_code, response.headers.get("Retry-After"), _error_code(response.content)
             )
+        try:
+            _token_decoder.decode(response.content)
+        except msgspec.MsgspecError:
+            raise _UndecodableTokenError from None
         return response
 
-    async def _refresh_token_if_stale(self, timeout: float, *, force: bool = False) -> None:
+    def _leeway(self, token: Any) -> int:
+        # A token living shorter than the configured leeway would be "stale" on arrival and
+        # refetched on every call; such tokens are reused for half their life instead.
+        lifetime = token.get("expires_in")
+        configured = self._settings.token_leeway_seconds
+        return min(configured, int(lifetime) // 2) if isinstance(lifetime, int) and lifetime > 0 else configured
+
+    def _attempt_timeout(self, deadline: Deadline) -> float:
+        """Per-request timeout, never past the call's deadline (recomputed for each request)."""
+        timeout = min(self._settings.timeout_seconds, deadline.remaining())
+        if timeout <= 0:
+            raise UpstreamUnavailableError(UPSTREAM, "deadline exceeded")
+        return timeout
+
+    async def _refresh_token_if_stale(self, deadline: Deadline, *, force: bool = False) -> None:
         async with self._token_lock:
             token = self._http.token
-            if not force and token and not token.is_expired(leeway=self._settings.token_leeway_seconds):
+            if not force and token and not token.is_expired(leeway=self._leeway(token)):
                 return
-            await self._http.fetch_token(self._token_url, grant_type="client_credentials", timeout=timeout)
+            await self._http.fetch_token(
+                self._token_url, grant_type="client_credentials", timeout=self._attempt_timeout(deadline)
+            )
 
     async def _get(
         self,
@@ -167,13 +222,13 @@ class CommercetoolsClient:
         decoder: msgspec.json.Decoder[D],
         what: str,
     ) -> D | None:
-        async def attempt(timeout: float, *, force_token: bool = False) -> httpx.Response:
-            await self._refresh_token_if_stale(timeout, force=force_token)
+        async def attempt(deadline: Deadline, *, force_token: bool = False) -> httpx.Response:
+            await self._refresh_token_if_stale(deadline, force=force_token)
             response: httpx.Response = await self._http.get(
                 url,
                 params=params,
                 headers={"X-Correlation-ID": correlation_id(), "Accept": "application/json"},
-                timeout=timeout,
+                timeout=self._attempt_timeout(deadline),
             )
             return response
 
@@ -201,20 +256,23 @@ class CommercetoolsClient:
         deadline = Deadline(self._settings.deadline_seconds, self._clock)
         failures = 0
         token_refetched = False
+        general_error_retried = False
         force_token = False
         while True:
-            timeout = min(self._settings.timeout_seconds, deadline.remaining())
-            if timeout <= 0:
+            if deadline.remaining() <= 0:
                 raise UpstreamUnavailableError(UPSTREAM, "deadline exceeded")
             started = self._clock()
             retry_after: float | None = None
             try:
-                response = await attempt(timeout, force_token=force_token)
+                response = await attempt(deadline, force_token=force_token)
             except _TokenEndpointError as exc:
                 self._log(template, "token", exc.status, failures, started, exc.error_code)
                 if exc.status not in RETRIABLE_STATUSES:
                     raise UpstreamRejectedError(f"{UPSTREAM} auth", exc.status, exc.error_code) from None
                 reason, retry_after = f"token endpoint HTTP {exc.status}", parse_retry_after(exc.retry_after)
+            except _UndecodableTokenError:
+                self._log(template, "token", 200, failures, started, "undecodable")
+                raise UpstreamContractError(f"{UPSTREAM} auth", "token") from None
             except httpx.TransportError as exc:
                 # Every call here is an idempotent read, so a dropped connection is as safe to retry
                 # as a refused one.
@@ -233,7 +291,12 @@ class CommercetoolsClient:
                     # A token can be revoked before it expires; fetch one more, once per call.
                     token_refetched = force_token = True
                     continue
-                if status not in RETRIABLE_STATUSES:
+                if status == 500 and not general_error_retried:
+                    # commercetools' "General" error is worth one more try for a read, not more.
+                    general_error_retried = True
+                elif status == 500:
+                    raise UpstreamUnavailableError(UPSTREAM, "HTTP 500 twice")
+                elif status not in RETRIABLE_STATUSES:
                     raise UpstreamRejectedError(UPSTREAM, status, code)
                 reason, retry_after = f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
             failures += 1

@@ -32,6 +32,7 @@ __all__ = [
     "CtMessageDelivery",
     "CtMoney",
     "CtOrder",
+    "CtPagedCustomers",
     "CtPagedMessages",
     "CtPagedOrders",
     "CtParcel",
@@ -88,9 +89,21 @@ class CtCustomFields(CtStruct, frozen=True):
     fields: dict[str, object] = msgspec.field(default_factory=dict)
 
 
+class CtEnumValue(CtStruct, frozen=True):
+    key: str
+    label: str | LocalizedString = ""
+
+
+class CtFieldType(CtStruct, frozen=True):
+    name: str
+    values: list[CtEnumValue] = msgspec.field(default_factory=list)
+    element_type: CtFieldType | None = None
+
+
 class CtFieldDefinition(CtStruct, frozen=True):
     name: str
     label: LocalizedString = msgspec.field(default_factory=dict)
+    type: CtFieldType | None = None
 
 
 class CtType(CtStruct, frozen=True):
@@ -377,6 +390,14 @@ class CtCustomer(CtStruct, frozen=True):
     stores: list[CtKeyReference] = msgspec.field(default_factory=list)
     is_email_verified: bool = False
     custom: CtCustomFields | None = None
+
+
+class CtPagedCustomers(CtStruct, frozen=True):
+    results: list[CtCustomer]
+    limit: int | None = None
+    offset: int | None = None
+    count: int | None = None
+    total: int | None = None
 
 
 class CtError(CtStruct, frozen=True):

@@ -12,15 +12,22 @@ from enum import Enum
 
 import msgspec
 
-__all__ = ["ORDER_EXPANSIONS", "OrderQuery", "Predicate", "query_params"]
+__all__ = ["CUSTOMER_EXPANSIONS", "ORDER_EXPANSIONS", "OrderQuery", "Predicate", "query_params"]
 
 
 class Predicate(Enum):
     """Every ``where`` template the gateway knows, keyed by what it finds."""
 
     ORDERS_BY_CUSTOMER_EMAIL = "customerEmail = :email"
+    # Emails are compared exactly by commercetools; callers pass the spellings to try (as typed and
+    # lower-cased), each as one repeated var.emails value.
+    ORDERS_BY_CUSTOMER_EMAILS = "customerEmail in :emails"
     ORDERS_BY_CUSTOMER_ID = "customerId = :customerId"
     ORDERS_BY_ORDER_NUMBER = "orderNumber = :orderNumber"
+    CUSTOMERS_BY_EMAILS = "email in :emails"
+    # Phone numbers live on addresses in whatever format the shop stored; callers pass renderings
+    # of one E.164 number and re-check every hit.
+    CUSTOMERS_BY_PHONES = "addresses(phone in :phones or mobile in :phones)"
 
     @property
     def variables(self) -> frozenset[str]:
@@ -36,27 +43,40 @@ ORDER_EXPANSIONS: tuple[str, ...] = (
     "lineItems[*].state[*].state",
     "customLineItems[*].state[*].state",
     "discountCodes[*].discountCode",
+    # The Type tells enum keys' labels; custom field values carry only the key.
+    "custom.type",
 )
 
 
+CUSTOMER_EXPANSIONS: tuple[str, ...] = ("customerGroup", "custom.type")
+
+
 class OrderQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """One paged query by a fixed template (for orders or customers, as the predicate says)."""
+
     predicate: Predicate
-    variables: Mapping[str, str]
+    variables: Mapping[str, str | tuple[str, ...]]
     sort: tuple[str, ...] = ("createdAt desc",)
     limit: int = 20
     expand: tuple[str, ...] = ()
+    with_total: bool = False
+    """Ask for ``total`` only when a count is shown: commercetools computes it on every page."""
 
     def __post_init__(self) -> None:
         if set(self.variables) != self.predicate.variables:
             raise ValueError(f"{self.predicate.name} needs variables {sorted(self.predicate.variables)}")
+        if any(isinstance(value, tuple) and not value for value in self.variables.values()):
+            raise ValueError("a list variable needs at least one value (an empty `in` is a 400 upstream)")
         if not 1 <= self.limit <= 500:
             raise ValueError("limit must be within 1..500 (commercetools' maximum)")
 
 
 def query_params(query: OrderQuery) -> list[tuple[str, str]]:
     params: list[tuple[str, str]] = [("where", query.predicate.value)]
-    params += [(f"var.{name}", value) for name, value in sorted(query.variables.items())]
+    for name, value in sorted(query.variables.items()):
+        values = (value,) if isinstance(value, str) else value
+        params += [(f"var.{name}", v) for v in values]
     params += [("sort", s) for s in query.sort]
-    params += [("limit", str(query.limit)), ("withTotal", "false")]
+    params += [("limit", str(query.limit)), ("withTotal", "true" if query.with_total else "false")]
     params += [("expand", e) for e in query.expand]
     return params
