@@ -18,21 +18,23 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from app.access import TokenVerifier
+from app.api.customers import CustomerController, LookupController
 from app.api.health import HealthController
-from app.api.middleware import CorrelationMiddleware
+from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
 from app.mapping.loader import Mappings, load_mappings
+from app.mapping.rules import ViewRules
 from app.observability import configure_logging
 from app.settings import Settings, load_settings
 
 __all__ = ["API_VERSION", "app_from_env", "create_app", "openapi_config"]
 
 API_VERSION = "0.1.0"
-_CONTROLLERS = (OrderController, HealthController)
+_CONTROLLERS = (OrderController, CustomerController, LookupController, HealthController)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -71,7 +73,7 @@ def create_app(
         secret.reveal(), issuer=settings.gateway.jwt_issuer, audience=settings.gateway.jwt_audience
     )
     commercetools = CommercetoolsClient(settings.commercetools, transport=commercetools_transport)
-    lookup = LookupService(commercetools, mappings.markets)
+    lookup = LookupService(commercetools, ViewRules.from_mappings(mappings))
 
     app = Litestar(
         route_handlers=list(_CONTROLLERS),
@@ -80,7 +82,7 @@ def create_app(
             "lookup": Provide(lambda: lookup, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        middleware=[CorrelationMiddleware()],
+        middleware=[CorrelationMiddleware(), ControlCharacterGuard()],
         exception_handlers=EXCEPTION_HANDLERS,
         on_shutdown=[commercetools.aclose],
         openapi_config=openapi_config(),

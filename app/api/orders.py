@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
+import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
 
 from app.access import Caller
+from app.api.params import CustomerIdQuery, EmailQuery, LimitQuery, OrderNumberPath
 from app.api.problems import problem_responses
 from app.lookup import LookupService
-from app.views import OrderView
+from app.views import OrderSummary, OrderView
 
-__all__ = ["ORDER_NUMBER_PATTERN", "OrderController"]
+__all__ = ["OrderController", "OrderSummaries"]
 
-# Wider than any order number our shops issue, narrow enough that a predicate fragment, a path
-# separator or a megabyte of text is refused before it reaches commercetools.
-ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+class OrderSummaries(msgspec.Struct, frozen=True):
+    results: list[OrderSummary]
 
 
 class OrderController(Controller):
@@ -36,13 +35,23 @@ class OrderController(Controller):
         self,
         lookup: NamedDependency[LookupService],
         caller: NamedDependency[Caller],
-        orderNumber: Annotated[  # noqa: N803 - the public path parameter's name
-            str,
-            Parameter(
-                pattern=ORDER_NUMBER_PATTERN,
-                max_length=64,
-                description="The commercetools order number, e.g. DE-100001",
-            ),
-        ],
+        orderNumber: OrderNumberPath,  # noqa: N803 - the public path parameter's name
     ) -> OrderView:
         return await lookup.get_order(orderNumber, caller)
+
+    @get(
+        "/",
+        operation_id="ListOrders",
+        opt={"scope": "orders:read"},
+        summary="Orders of a customer (by id) or placed with an email (guest orders included), newest first",
+        responses=problem_responses(400, 401, 403, 422, 502, 503),
+    )
+    async def list_orders(
+        self,
+        lookup: NamedDependency[LookupService],
+        caller: NamedDependency[Caller],
+        email: EmailQuery = None,
+        customer_id: CustomerIdQuery = None,
+        limit: LimitQuery = 20,
+    ) -> OrderSummaries:
+        return OrderSummaries(await lookup.list_orders(caller, email=email, customer_id=customer_id, limit=limit))

@@ -111,13 +111,19 @@ def handle_gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Respon
     return _problem(status, exc.code, title, exc.detail, headers=headers or None, invalid=invalid)
 
 
+def _camel(name: str) -> str:
+    """Litestar reports the handler's argument name; callers know the camelCase parameter."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     """Litestar's parameter validation: 422 naming each offending parameter, no upstream call made."""
     invalid = []
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                invalid.append(InvalidParam(str(item.get("key", "?")), str(item.get("message", "invalid"))))
+                invalid.append(InvalidParam(_camel(str(item.get("key", "?"))), str(item.get("message", "invalid"))))
     names = ", ".join(p.name for p in invalid) or "request"
     return _problem(422, "invalid_input", "InvalidInput", f"invalid parameter: {names}", invalid=invalid or None)
 

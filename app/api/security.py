@@ -1,7 +1,7 @@
 """Caller authentication and authorization: one guard for every route.
 
-Each route declares what it needs in ``opt``: ``{"scope": "orders:read"}``, or
-``{"public": True}`` for health and schema routes. A route with neither is refused at start-up
+Each route declares what it needs in ``opt``: ``{"scope": "orders:read"}`` (or a tuple of scopes,
+all required), or ``{"public": True}`` for health and schema routes. A route with neither is refused at start-up
 (see ``check_routes_declare_access``), so forgetting the declaration can never open a route.
 """
 
@@ -33,10 +33,18 @@ class AccessGuard:
         if scheme.lower() != "bearer" or not token.strip():
             raise MissingCredentialsError("a bearer token is required")
         caller = self._verifier.verify(token.strip())
-        needed = handler.opt["scope"]
-        if needed not in caller.scopes:
-            raise PermissionDeniedError(f"scope {needed} is required")
+        missing = [scope for scope in _declared(handler.opt.get("scope")) if scope not in caller.scopes]
+        if missing:
+            raise PermissionDeniedError(f"scope {' '.join(missing)} is required")
         connection.state.caller = caller
+
+
+def _declared(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+        return value
+    return ()
 
 
 def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
@@ -49,5 +57,6 @@ def check_routes_declare_access(controllers: Iterable[type[Controller]]) -> None
         for name, member in vars(controller).items():
             if not isinstance(member, HTTPRouteHandler) or member.opt.get("public"):
                 continue
-            if member.opt.get("scope") not in SCOPES:
+            declared = _declared(member.opt.get("scope"))
+            if not declared or not set(declared) <= SCOPES:
                 raise RuntimeError(f"{controller.__name__}.{name} declares no known scope (opt={{'scope': ...}})")

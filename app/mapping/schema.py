@@ -6,12 +6,13 @@ zone stops start-up with the file and key named instead of surfacing in an agent
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 import msgspec
 from babel import Locale, UnknownLocaleError
 
-__all__ = ["MarketRule", "MarketsFile"]
+__all__ = ["CarrierRule", "CarriersFile", "CustomFieldsFile", "FieldRule", "MarketRule", "MarketsFile"]
 
 
 class MappingStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="kebab", kw_only=True):
@@ -52,3 +53,52 @@ class MarketsFile(MappingStruct, frozen=True):
     default: MarketRule
     """Used when an order has neither a store entry below nor a ``locale`` of its own."""
     stores: dict[str, MarketRule] = msgspec.field(default_factory=dict)
+
+
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+class CarrierRule(MappingStruct, frozen=True):
+    """One carrier: how to link a parcel's tracking id to the carrier's tracking page."""
+
+    tracking_url: str
+    """``https://`` URL with ``{trackingId}`` (URL-encoded when filled) and no other placeholder."""
+    aliases: tuple[str, ...] = ()
+    """Other spellings of the carrier in commercetools' ``trackingData.carrier`` (case-insensitive)."""
+
+    def __post_init__(self) -> None:
+        if not self.tracking_url.startswith("https://"):
+            raise ValueError("tracking-url must start with https://")
+        placeholders = _TEMPLATE_FIELD.findall(self.tracking_url)
+        if placeholders != ["trackingId"]:
+            raise ValueError("tracking-url must contain {trackingId} exactly once and no other placeholder")
+
+
+class CarriersFile(MappingStruct, frozen=True):
+    """``mappings/carriers.toml``."""
+
+    carriers: dict[str, CarrierRule] = msgspec.field(default_factory=dict)
+
+
+class FieldRule(MappingStruct, frozen=True):
+    """One commercetools custom field shown to agents."""
+
+    label: dict[str, str]
+    """Label per language tag, resolved with the view's locale chain."""
+    stores: tuple[str, ...] = ()
+    """Show only for these stores; empty means every store."""
+    personal: bool = False
+    """The value is personal data (masked for callers without ``pii:read``)."""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            raise ValueError('label needs at least one language, e.g. { en = "Gift message" }')
+        for tag in self.label:
+            _check_locale(tag)
+
+
+class CustomFieldsFile(MappingStruct, frozen=True):
+    """``mappings/custom-fields.toml``: which custom fields agents see; unlisted fields are never shown."""
+
+    order: dict[str, FieldRule] = msgspec.field(default_factory=dict)
+    customer: dict[str, FieldRule] = msgspec.field(default_factory=dict)

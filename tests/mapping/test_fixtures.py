@@ -30,6 +30,7 @@ from app.commercetools.models import (
 )
 from app.mapping.loader import load_mappings
 from app.mapping.normalize import normalize_order
+from app.mapping.rules import ViewRules
 from tests.support import MAPPINGS
 
 
@@ -91,12 +92,12 @@ def _orders(ct_fixtures: Path) -> list[CtOrder]:
 
 @pytest.mark.parametrize("store", [None, "de-store", "us-store", "jp-store", "unmapped-store"])
 def test_every_fixture_order_normalizes_in_every_market(ct_fixtures: Path, store: str | None) -> None:
-    markets = load_mappings(MAPPINGS).markets
+    rules = ViewRules.from_mappings(load_mappings(MAPPINGS))
     fetched = datetime(2026, 11, 27, tzinfo=UTC)
     for order in _orders(ct_fixtures):
         if store is not None:
             order = msgspec.structs.replace(order, store=CtKeyReference(type_id="store", key=store))
-        view = normalize_order(order, markets, fetched_at=fetched)
+        view = normalize_order(order, rules, fetched_at=fetched)
         assert view.id == order.id
         assert view.total_price.cent_amount == order.total_price.cent_amount
         assert len(view.line_items) == len(order.line_items)
@@ -105,7 +106,8 @@ def test_every_fixture_order_normalizes_in_every_market(ct_fixtures: Path, store
 
 def test_order_example_view_facts(ct_fixtures: Path) -> None:
     order = msgspec.json.decode((ct_fixtures / "order.example.json").read_bytes(), type=CtOrder)
-    view = normalize_order(order, load_mappings(MAPPINGS).markets, fetched_at=datetime(2026, 1, 1, tzinfo=UTC))
+    rules = ViewRules.from_mappings(load_mappings(MAPPINGS))
+    view = normalize_order(order, rules, fetched_at=datetime(2026, 1, 1, tzinfo=UTC))
     assert view.locale == "en-GB"  # no store, no order locale: the mapping's default market
     assert view.order_state == "Open"
     (item,) = view.line_items

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from app.mapping.loader import MappingError, load_mappings
+from app.mapping.loader import FILES, MappingError, load_mappings
 from tests.support import MAPPINGS
 
 
@@ -15,8 +16,10 @@ def test_shipped_mappings_load() -> None:
     assert {"de-store", "us-store", "jp-store"} <= set(markets.stores)
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    (tmp_path / "markets.toml").write_text(text, encoding="utf-8")
+def _write(tmp_path: Path, text: str, name: str = "markets.toml") -> Path:
+    for other in FILES:
+        shutil.copy(MAPPINGS / other, tmp_path / other)
+    (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
 
 
@@ -53,6 +56,46 @@ def test_missing_file_and_stray_file(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match="file not found"):
         load_mappings(tmp_path)
     _write(tmp_path, '[default]\nlocale = "en-GB"\n')
+    (tmp_path / "carriers.toml").unlink()
+    with pytest.raises(MappingError, match=r"carriers\.toml: file not found"):
+        load_mappings(tmp_path)
+    _write(tmp_path, '[default]\nlocale = "en-GB"\n')
     (tmp_path / "marketz.toml").write_text("", encoding="utf-8")
     with pytest.raises(MappingError, match=r"marketz\.toml: unknown mapping file"):
         load_mappings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "fragments"),
+    [
+        (
+            "carriers.toml",
+            '[carriers.DHL]\ntracking-url = "http://dhl.example/{trackingId}"\n',
+            ["'carriers.DHL'", "https://"],
+        ),
+        ("carriers.toml", '[carriers.DHL]\ntracking-url = "https://dhl.example/{id}"\n', ["{trackingId} exactly once"]),
+        (
+            "carriers.toml",
+            '[carriers.DHL]\ntracking-url = "https://dhl.example/{trackingId}"\nalias = ["x"]\n',
+            ["unknown key 'carriers.DHL.alias'", "allowed here: tracking-url, aliases"],
+        ),
+        ("custom-fields.toml", "[order.giftMessage]\nlabel = {}\n", ["'order.giftMessage'", "at least one language"]),
+        (
+            "custom-fields.toml",
+            '[order.giftMessage]\nlabel = { en = "Gift" }\npersonnal = true\n',
+            ["unknown key 'order.giftMessage.personnal'", "label, stores, personal"],
+        ),
+        (
+            "custom-fields.toml",
+            '[orders.giftMessage]\nlabel = { en = "Gift" }\n',
+            ["unknown key 'orders'", "allowed here: order, customer"],
+        ),
+    ],
+)
+def test_other_files_are_validated_too(tmp_path: Path, name: str, text: str, fragments: list[str]) -> None:
+    with pytest.raises(MappingError) as caught:
+        load_mappings(_write(tmp_path, text, name))
+    message = str(caught.value)
+    assert message.startswith(str(tmp_path / name))
+    for fragment in fragments:
+        assert fragment in message

@@ -1,0 +1,81 @@
+"""Customer endpoints and the one-call lookup for a ticket."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+
+from app.access import Caller
+from app.api.params import CountryQuery, CustomerIdPath, EmailQuery, OrderNumberQuery, PhoneQuery
+from app.api.problems import problem_responses
+from app.lookup import LookupService
+from app.views import CustomerView, LookupView
+
+__all__ = ["CustomerController", "CustomerViews", "LookupController"]
+
+
+class CustomerViews(msgspec.Struct, frozen=True):
+    results: list[CustomerView]
+
+
+class CustomerController(Controller):
+    path = "/v1/customers"
+    tags = ("customers",)
+    security = ({"BearerJWT": []},)
+
+    @get(
+        "/{customerId:str}",
+        operation_id="GetCustomer",
+        opt={"scope": ("customers:read", "orders:read")},
+        summary="One customer with order count and most recent orders",
+        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+    )
+    async def get_customer(
+        self,
+        lookup: NamedDependency[LookupService],
+        caller: NamedDependency[Caller],
+        customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
+    ) -> CustomerView:
+        return await lookup.get_customer(customerId, caller)
+
+    @get(
+        "/",
+        operation_id="FindCustomers",
+        opt={"scope": ("customers:read", "orders:read")},
+        summary="Every customer with this email or phone, in every store the caller may see",
+        responses=problem_responses(400, 401, 403, 422, 502, 503),
+    )
+    async def find_customers(
+        self,
+        lookup: NamedDependency[LookupService],
+        caller: NamedDependency[Caller],
+        email: EmailQuery = None,
+        phone: PhoneQuery = None,
+        country: CountryQuery = None,
+    ) -> CustomerViews:
+        return CustomerViews(await lookup.find_customers(caller, email=email, phone=phone, country=country))
+
+
+class LookupController(Controller):
+    path = "/v1/lookup"
+    tags = ("lookup",)
+    security = ({"BearerJWT": []},)
+
+    @get(
+        "/",
+        operation_id="Lookup",
+        opt={"scope": ("customers:read", "orders:read")},
+        summary="Best-matching customer for a ticket, their recent orders and every other candidate",
+        responses=problem_responses(400, 401, 403, 422, 502, 503),
+    )
+    async def lookup(
+        self,
+        lookup: NamedDependency[LookupService],
+        caller: NamedDependency[Caller],
+        email: EmailQuery = None,
+        phone: PhoneQuery = None,
+        order_number: OrderNumberQuery = None,
+        country: CountryQuery = None,
+    ) -> LookupView:
+        return await lookup.lookup(caller, email=email, phone=phone, order_number=order_number, country=country)
