@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# @labdigital/commercetools-mock, the independent commercetools the fidelity suite runs against.
+CTMOCK := tests/ctmock
+NODE_STAMP := $(CTMOCK)/node_modules/.installed
 
 .PHONY: install demo serve test lint format openapi lock check clean
 
@@ -13,12 +16,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): $(CTMOCK)/package.json $(CTMOCK)/package-lock.json
+	npm ci --prefix $(CTMOCK) --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
-demo: install
+install: $(STAMP) $(NODE_STAMP)
+
+demo: $(STAMP)
 	$(BIN)/ctnm demo
 
-serve: install
+serve: $(STAMP)
 	$(BIN)/ctnm serve
 
 test: install
@@ -44,4 +51,4 @@ lock: install
 check: lint test
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CTMOCK)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
