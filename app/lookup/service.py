@@ -39,6 +39,13 @@ def _email_spellings(email: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((email.strip(), email.strip().lower())))
 
 
+def _orders_with_email(email: str, *, limit: int) -> OrderQuery:
+    """Orders placed with an email, guest orders included (they carry only ``customerEmail``)."""
+    return OrderQuery(
+        predicate=Predicate.ORDERS_BY_CUSTOMER_EMAILS, variables={"emails": _email_spellings(email)}, limit=limit
+    )
+
+
 def _newest_first(orders: Iterable[CtOrder]) -> list[CtOrder]:
     unique = {o.id: o for o in orders}
     return sorted(unique.values(), key=lambda o: (o.created_at, o.id), reverse=True)
@@ -77,11 +84,7 @@ class LookupService:
         if (email is None) == (customer_id is None):
             raise InvalidInputError("email", "give exactly one of email or customerId")
         if email is not None:
-            query = OrderQuery(
-                predicate=Predicate.ORDERS_BY_CUSTOMER_EMAILS,
-                variables={"emails": _email_spellings(email)},
-                limit=limit,
-            )
+            query = _orders_with_email(email, limit=limit)
         else:
             assert customer_id is not None
             query = OrderQuery(
@@ -126,29 +129,11 @@ class LookupService:
             raise InvalidInputError("email", "give at least one of email, phone or orderNumber")
         e164 = self._e164(phone, country) if phone is not None else None
 
-        async def nothing() -> list[CtCustomer]:
-            return []
-
-        async def no_order() -> CtOrder | None:
-            return None
-
-        async def no_orders() -> list[CtOrder]:
-            return []
-
         by_email, by_phone, order, email_orders = await asyncio.gather(
-            self._customers_by_email(email, caller) if email else nothing(),
-            self._customers_by_phone(e164, caller) if e164 else nothing(),
-            self._find_order(order_number, caller) if order_number else no_order(),
-            self._orders(
-                OrderQuery(
-                    predicate=Predicate.ORDERS_BY_CUSTOMER_EMAILS,
-                    variables={"emails": _email_spellings(email)},
-                    limit=50,
-                ),
-                caller,
-            )
-            if email
-            else no_orders(),
+            self._customers_by_email(email, caller) if email else _given(list[CtCustomer]()),
+            self._customers_by_phone(e164, caller) if e164 else _given(list[CtCustomer]()),
+            self._find_order(order_number, caller) if order_number else _given(None),
+            self._orders(_orders_with_email(email, limit=50), caller) if email else _given(list[CtOrder]()),
         )
         matched: dict[str, set[str]] = {}
         customers: dict[str, CtCustomer] = {}
@@ -344,6 +329,11 @@ class LookupService:
             if isinstance(result, BaseException):
                 raise result
         return None
+
+
+async def _given(value: T) -> T:
+    """An already-known result in a gather of lookups that only some inputs need."""
+    return value
 
 
 def _total(pages: list[CtPagedOrders]) -> int | None:
