@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -32,6 +35,8 @@ def settings_for(
     client_secret: str = "sandbox-secret",
     deadline_seconds: float = 8.0,
     max_attempts: int = 4,
+    data_dir: str | None = None,
+    redis_url: str | None = None,
 ) -> Settings:
     return Settings(
         commercetools=CommercetoolsSettings(
@@ -45,7 +50,13 @@ def settings_for(
             backoff_base_seconds=0.01,
             backoff_cap_seconds=0.05,
         ),
-        gateway=GatewaySettings(jwt_secret=Secret(JWT_SECRET), mappings_dir=str(MAPPINGS)),
+        # A fresh embedded store per app: tests never share state through ./data.
+        gateway=GatewaySettings(
+            jwt_secret=Secret(JWT_SECRET),
+            mappings_dir=str(MAPPINGS),
+            data_dir=data_dir or tempfile.mkdtemp(prefix="ctnm-test-"),
+        ),
+        redis_url=redis_url,
     )
 
 
@@ -90,3 +101,46 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class RedisProcess:
+    """A throwaway redis-server on a loopback port that a test can stop and start again (outages)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        executable = shutil.which("redis-server")
+        assert executable, "redis-server is not installed (see .ci/run)"
+        self._process = subprocess.Popen(
+            [executable, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self._process.poll() is not None:
+                raise RuntimeError("redis-server did not start within 10 s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None

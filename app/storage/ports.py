@@ -130,6 +130,8 @@ class EnqueueResult(msgspec.Struct, frozen=True):
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     entry_id: str
+    """Identifies this *delivery* (a redelivery gets a new one), so a consumer whose lease was taken
+    over cannot ack, release or dead-letter the new holder's copy. Not the id ``enqueue`` returned."""
     message_id: str
     key: str
     payload: bytes
@@ -276,7 +278,8 @@ class AuditLog(Protocol):
         limit: int = 100,
         before: str | None = None,
     ) -> list[AuditRecord]:
-        """Matching records newest first; ``before`` (an id) pages further back."""
+        """Matching records newest first; ``before`` (an id) pages further back. The time window is
+        half-open, ``since <= at < until``, so adjacent windows never overlap."""
         ...
 
 
