@@ -32,14 +32,14 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check app tests
-	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests scripts
+	$(BIN)/ruff format --check app tests scripts
 	$(BIN)/mypy
 	$(BIN)/ctnm openapi --check
 
 format: install
-	$(BIN)/ruff check --fix app tests
-	$(BIN)/ruff format app tests
+	$(BIN)/ruff check --fix app tests scripts
+	$(BIN)/ruff format app tests scripts
 
 openapi: install
 	$(BIN)/ctnm openapi

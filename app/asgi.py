@@ -8,11 +8,14 @@ read from the environment only by :func:`app_from_env`, which uvicorn calls as a
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 from litestar import Litestar, Router
-from litestar.di import Provide
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -20,21 +23,26 @@ from litestar.openapi.spec import Components, SecurityScheme
 from app.access import TokenVerifier
 from app.api.customers import CustomerController, LookupController
 from app.api.health import HealthController
+from app.api.links import LinkController
 from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
+from app.lookup.links import LinkService
+from app.lookup.reader import ScopedReader
 from app.mapping.loader import Mappings, load_mappings
 from app.mapping.rules import ViewRules
 from app.observability import configure_logging
 from app.settings import Settings, load_settings
+from app.storage.factory import open_storage
+from app.storage.ports import Storage
 
-__all__ = ["API_VERSION", "app_from_env", "create_app", "openapi_config"]
+__all__ = ["API_VERSION", "Services", "app_from_env", "create_app", "openapi_config"]
 
 API_VERSION = "0.1.0"
-_CONTROLLERS = (OrderController, CustomerController, LookupController, HealthController)
+_CONTROLLERS = (OrderController, CustomerController, LookupController, LinkController, HealthController)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -59,12 +67,43 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+class Services:
+    """What the handlers use, built once per process when the app starts (storage opens async)."""
+
+    def __init__(self, reader: ScopedReader, storage: Storage, lookup: LookupService, links: LinkService) -> None:
+        self.reader = reader
+        self.storage = storage
+        self.lookup = lookup
+        self.links = links
+
+    async def ready(self) -> None:
+        """Readiness: commercetools credentials work and storage answers."""
+        await self.reader.ready()
+        await self.storage.ping()
+
+
+def _services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def _lookup(services: NamedDependency[Services]) -> LookupService:
+    return services.lookup
+
+
+def _links(services: NamedDependency[Services]) -> LinkService:
+    return services.links
+
+
 def create_app(
     settings: Settings,
     *,
     commercetools_transport: httpx.AsyncBaseTransport | None = None,
     mappings: Mappings | None = None,
+    storage: Storage | None = None,
 ) -> Litestar:
+    """The gateway, wired from ``settings``. A ``storage`` passed in stays open after shutdown (its
+    owner closes it); otherwise the backend the settings choose is opened at start-up."""
     mappings = mappings or load_mappings(Path(settings.gateway.mappings_dir))
     secret = settings.gateway.jwt_secret
     if secret is None:  # settings validation guarantees one auth source; JWKS arrives with access control
@@ -73,18 +112,33 @@ def create_app(
         secret.reveal(), issuer=settings.gateway.jwt_issuer, audience=settings.gateway.jwt_audience
     )
     commercetools = CommercetoolsClient(settings.commercetools, transport=commercetools_transport)
-    lookup = LookupService(commercetools, ViewRules.from_mappings(mappings))
+    reader = ScopedReader(commercetools)
+    rules = ViewRules.from_mappings(mappings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = storage or await open_storage(redis_url=settings.redis_url, data_dir=settings.gateway.data_dir)
+        links = LinkService(reader, store.links, mappings.links)
+        app.state.services = Services(reader, store, LookupService(reader, rules, links), links)
+        try:
+            yield
+        finally:
+            await commercetools.aclose()
+            if storage is None:
+                await store.aclose()
 
     app = Litestar(
         route_handlers=list(_CONTROLLERS),
         guards=[AccessGuard(verifier)],
         dependencies={
-            "lookup": Provide(lambda: lookup, sync_to_thread=False),
+            "services": Provide(_services, sync_to_thread=False),
+            "lookup": Provide(_lookup, sync_to_thread=False),
+            "links": Provide(_links, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
         middleware=[CorrelationMiddleware(), ControlCharacterGuard()],
         exception_handlers=EXCEPTION_HANDLERS,
-        on_shutdown=[commercetools.aclose],
+        lifespan=[lifespan],
         openapi_config=openapi_config(),
     )
     check_routes_declare_access(_CONTROLLERS)

@@ -4,6 +4,7 @@
     ctnm demo [--port --latency-ms]        gateway + built-in commercetools sandbox, seeded data
     ctnm token [--scope --stores --ttl]    mint a development caller token (GATEWAY_JWT_SECRET)
     ctnm openapi [--output | --check]      write or verify the committed OpenAPI document
+    ctnm links list|export|import          stored links as JSON lines (move embedded -> Redis)
 
 Configuration problems end the command with one line naming the variable or file, exit code 2.
 """
@@ -17,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.errors import GatewayError
+from app.linkops import add_links_parser
 from app.mapping.loader import MappingError, load_mappings
 from app.settings import SettingsError, load_gateway_settings, load_settings
 
@@ -107,6 +110,18 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _links(args: argparse.Namespace) -> int:
+    from app.linkops import run_links_command
+    from app.settings import load_storage_settings
+
+    try:
+        return asyncio.run(run_links_command(args, load_storage_settings(os.environ)))
+    except (SettingsError, MappingError) as exc:
+        return _fail(str(exc))
+    except GatewayError as exc:
+        return _fail(exc.detail)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ctnm", description="commercetools <-> novomind support gateway")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", default=str(OPENAPI_PATH))
     openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
     openapi.set_defaults(run=_openapi)
+
+    add_links_parser(commands).set_defaults(run=_links)
     return parser
 
 

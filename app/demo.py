@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from app.asgi import create_app
 from app.mapping.loader import load_mappings
 from app.observability import configure_logging
 from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
-from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, JP_ORDER_NUMBER, US_ORDER_NUMBER
+from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, DEMO_TICKET_ID, JP_ORDER_NUMBER, US_ORDER_NUMBER
 from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
 
 __all__ = ["bind_loopback", "demo_settings", "run_demo"]
@@ -48,7 +50,9 @@ def bind_loopback(host: str, port: int) -> socket.socket:
     return sock
 
 
-def demo_settings(sandbox_url: str, sandbox: SandboxConfig, jwt_secret: str, mappings_dir: Path) -> Settings:
+def demo_settings(
+    sandbox_url: str, sandbox: SandboxConfig, jwt_secret: str, mappings_dir: Path, data_dir: Path
+) -> Settings:
     return Settings(
         commercetools=CommercetoolsSettings(
             project_key=sandbox.project_key,
@@ -57,7 +61,7 @@ def demo_settings(sandbox_url: str, sandbox: SandboxConfig, jwt_secret: str, map
             auth_url=sandbox_url,
             api_url=sandbox_url,
         ),
-        gateway=GatewaySettings(jwt_secret=Secret(jwt_secret), mappings_dir=str(mappings_dir)),
+        gateway=GatewaySettings(jwt_secret=Secret(jwt_secret), mappings_dir=str(mappings_dir), data_dir=str(data_dir)),
     )
 
 
@@ -85,7 +89,9 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
     gateway_sock = bind_loopback(host, port)
     gateway_url = f"http://{host}:{gateway_sock.getsockname()[1]}"
 
-    settings = demo_settings(sandbox_url, sandbox_config, jwt_secret, mappings_dir)
+    # The demo's links live only as long as the demo: a throwaway embedded store.
+    data_dir = Path(tempfile.mkdtemp(prefix="ctnm-demo-"))
+    settings = demo_settings(sandbox_url, sandbox_config, jwt_secret, mappings_dir, data_dir)
     sandbox_server = _server(create_commercetools_sandbox(sandbox_config))
     gateway_server = _server(create_app(settings))
     loop = asyncio.get_running_loop()
@@ -98,11 +104,12 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
             issuer=settings.gateway.jwt_issuer,
             audience=settings.gateway.jwt_audience,
             subject="demo-agent",
-            scopes=["orders:read", "customers:read"],
+            scopes=["orders:read", "customers:read", "links:write"],
             stores=stores,
             ttl_seconds=12 * 3600,
         )
 
+    every_store = token(["*"])
     tasks = [
         asyncio.create_task(sandbox_server.serve(sockets=[sandbox_sock])),
         asyncio.create_task(gateway_server.serve(sockets=[gateway_sock])),
@@ -118,16 +125,24 @@ commercetools <-> novomind gateway demo
   sandbox   {sandbox_url}   (commercetools project "{sandbox_config.project_key}", seeded data)
 
 An order from the German store, rendered for de-DE:
-  curl -s -H "Authorization: Bearer {token(["*"])}" {gateway_url}/v1/orders/{DEMO_ORDER_NUMBER}
+  curl -s -H "Authorization: Bearer {every_store}" {gateway_url}/v1/orders/{DEMO_ORDER_NUMBER}
 
 Other markets: {US_ORDER_NUMBER} (us-store, USD), {JP_ORDER_NUMBER} (jp-store, JPY).
+Everything an agent needs for ticket {DEMO_TICKET_ID} (linked through the order's custom field):
+  curl -s -H "Authorization: Bearer {every_store}" "{gateway_url}/v1/lookup?ticketId={DEMO_TICKET_ID}"
+Link another ticket by hand:
+  curl -s -X PUT -H "Authorization: Bearer {every_store}" -H "Content-Type: application/json" \\
+       -d '{{"orderNumber": "{US_ORDER_NUMBER}"}}' {gateway_url}/v1/links/4711
 A token limited to the German store (other stores' orders answer 404):
   {token(["de-store"])}
 
 Press Ctrl-C to stop.""",
         flush=True,
     )
-    await asyncio.gather(*tasks)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
     print("demo stopped", flush=True)
 
 

@@ -21,8 +21,10 @@ __all__ = [
     "Secret",
     "Settings",
     "SettingsError",
+    "StorageSettings",
     "load_gateway_settings",
     "load_settings",
+    "load_storage_settings",
 ]
 
 
@@ -179,13 +181,35 @@ def load_gateway_settings(environ: Mapping[str, str]) -> GatewaySettings:
     return _section(GatewaySettings, _group(GatewaySettings, environ))
 
 
+class StorageSettings(msgspec.Struct, frozen=True):
+    """What operator commands on stored data need (``ctnm links …``): no upstream, no caller auth."""
+
+    redis_url: str | None
+    data_dir: str
+    mappings_dir: str
+
+
+def _redis_url(environ: Mapping[str, str]) -> str | None:
+    redis_url = environ.get("REDIS_URL", "").strip() or None
+    if redis_url is not None and not re.match(r"^rediss?://", redis_url):
+        raise SettingsError("REDIS_URL", "malformed (expected redis://host:port/db or rediss://...)")
+    return redis_url
+
+
+def load_storage_settings(environ: Mapping[str, str]) -> StorageSettings:
+    defaults = {f.name: f.default for f in msgspec.structs.fields(GatewaySettings)}
+    return StorageSettings(
+        redis_url=_redis_url(environ),
+        data_dir=environ.get("GATEWAY_DATA_DIR", "").strip() or str(defaults["data_dir"]),
+        mappings_dir=environ.get("GATEWAY_MAPPINGS_DIR", "").strip() or str(defaults["mappings_dir"]),
+    )
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build :class:`Settings` from an environment mapping; raise :class:`SettingsError` on the first problem."""
     commercetools = _section(CommercetoolsSettings, _group(CommercetoolsSettings, environ))
     gateway = _section(GatewaySettings, _group(GatewaySettings, environ))
     novomind_group = _group(NovomindSettings, environ)
     novomind = _section(NovomindSettings, novomind_group) if novomind_group else None
-    redis_url = environ.get("REDIS_URL", "").strip() or None
-    if redis_url is not None and not re.match(r"^rediss?://", redis_url):
-        raise SettingsError("REDIS_URL", "malformed (expected redis://host:port/db or rediss://...)")
+    redis_url = _redis_url(environ)
     return Settings(commercetools=commercetools, gateway=gateway, novomind=novomind, redis_url=redis_url)

@@ -7,7 +7,15 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from app.access import Caller
-from app.api.params import CountryQuery, CustomerIdPath, EmailQuery, OrderNumberQuery, PhoneQuery
+from app.api.params import (
+    ContactExternalIdQuery,
+    CountryQuery,
+    CustomerIdPath,
+    EmailQuery,
+    OrderNumberQuery,
+    PhoneQuery,
+    TicketIdQuery,
+)
 from app.api.problems import problem_responses
 from app.lookup import LookupService
 from app.views import CustomerView, LookupView
@@ -66,16 +74,26 @@ class LookupController(Controller):
         "/",
         operation_id="Lookup",
         opt={"scope": ("customers:read", "orders:read")},
-        summary="Best-matching customer for a ticket, their recent orders and every other candidate",
+        summary="The linked or best-matching customer for a ticket, their recent orders and every other candidate",
         responses=problem_responses(400, 401, 403, 422, 502, 503),
     )
     async def lookup(
         self,
         lookup: NamedDependency[LookupService],
         caller: NamedDependency[Caller],
+        ticket_id: TicketIdQuery = None,
         email: EmailQuery = None,
         phone: PhoneQuery = None,
         order_number: OrderNumberQuery = None,
+        contact_external_id: ContactExternalIdQuery = None,
         country: CountryQuery = None,
     ) -> LookupView:
-        return await lookup.lookup(caller, email=email, phone=phone, order_number=order_number, country=country)
+        return await lookup.lookup(
+            caller,
+            ticket_id=ticket_id,
+            email=email,
+            phone=phone,
+            order_number=order_number,
+            contact_external_id=contact_external_id,
+            country=country,
+        )

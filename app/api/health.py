@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from app.api.problems import problem_responses
-from app.lookup import LookupService
 
 __all__ = ["HealthController"]
+
+
+@runtime_checkable
+class Readiness(Protocol):
+    async def ready(self) -> None:
+        """Raise a GatewayError unless every backend the gateway needs answers now."""
+        ...
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -27,9 +35,9 @@ class HealthController(Controller):
         "/readyz",
         operation_id="GetReadiness",
         opt={"public": True},
-        summary="Ready to serve: commercetools credentials work",
+        summary="Ready to serve: commercetools credentials work and storage answers",
         responses=problem_responses(502, 503),
     )
-    async def readyz(self, lookup: NamedDependency[LookupService]) -> Health:
-        await lookup.ready()
+    async def readyz(self, services: NamedDependency[Readiness]) -> Health:
+        await services.ready()
         return Health(status="ready")

@@ -1,9 +1,4 @@
-"""Formats of caller input, checked before anything is sent upstream (422 otherwise).
-
-Patterns are deliberately wider than today's data and narrower than anything that could carry a
-predicate fragment, a path separator or a megabyte of text. They are also what the OpenAPI
-document advertises, so clients and fuzzers see the same rules the gateway enforces.
-"""
+"""Typed query and path parameters: the formats of ``app.lookup.formats`` as Litestar parameters."""
 
 from __future__ import annotations
 
@@ -11,11 +6,13 @@ from typing import Annotated
 
 from litestar.params import Parameter, QueryParameter
 
-ORDER_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-RESOURCE_ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-EMAIL_PATTERN = r"^[^@\s\"\\(),:;<>\[\]]{1,64}@[^@\s\"\\(),:;<>\[\]]{1,185}\.[A-Za-z]{2,63}$"
-PHONE_PATTERN = r"^\+?[0-9][0-9 ()./-]{3,30}$"
-COUNTRY_PATTERN = r"^[A-Z]{2}$"
+from app.lookup.formats import (
+    COUNTRY_PATTERN,
+    EMAIL_PATTERN,
+    ORDER_NUMBER_PATTERN,
+    PHONE_PATTERN,
+    RESOURCE_ID_PATTERN,
+)
 
 OrderNumberPath = Annotated[
     str, Parameter(pattern=ORDER_NUMBER_PATTERN, max_length=64, description="commercetools order number")
@@ -49,3 +46,19 @@ CountryQuery = Annotated[
     Parameter(pattern=COUNTRY_PATTERN, max_length=2, description="ISO 3166 country for national phone numbers"),
 ]
 LimitQuery = Annotated[int, Parameter(ge=1, le=100, description="At most this many results")]
+TicketIdQuery = Annotated[
+    str | None,
+    QueryParameter(name="ticketId", max_length=64, description="novomind ticket id (format per mappings/links.toml)"),
+]
+ContactExternalIdQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="contactExternalId",
+        max_length=128,
+        description="novomind contact external id; a commercetools customer id when contacts are synced",
+    ),
+]
+LinkReferencePath = Annotated[
+    str, Parameter(max_length=128, description="novomind reference of `kind` (format per mappings/links.toml)")
+]
+LinkKindQuery = Annotated[str, Parameter(max_length=32, description="Reference kind from mappings/links.toml")]

@@ -7,12 +7,20 @@ placeholders (``:name``) commercetools fills from ``var.name`` query parameters,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import Enum
 
 import msgspec
 
-__all__ = ["CUSTOMER_EXPANSIONS", "ORDER_EXPANSIONS", "OrderQuery", "Predicate", "query_params"]
+__all__ = [
+    "CUSTOMER_EXPANSIONS",
+    "ORDER_EXPANSIONS",
+    "CustomFieldPredicate",
+    "OrderQuery",
+    "Predicate",
+    "query_params",
+]
 
 
 class Predicate(Enum):
@@ -50,11 +58,39 @@ ORDER_EXPANSIONS: tuple[str, ...] = (
 
 CUSTOMER_EXPANSIONS: tuple[str, ...] = ("customerGroup", "custom.type")
 
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+class CustomFieldPredicate(msgspec.Struct, frozen=True):
+    """``custom(fields(<field> = :value))`` for one field named in ``mappings/`` (validated there).
+
+    Field names cannot be predicate variables, so this template is built once at start-up from
+    configuration, never from caller input; the value still travels only as ``var.value``.
+    """
+
+    field: str
+
+    def __post_init__(self) -> None:
+        if not _FIELD_NAME.fullmatch(self.field):
+            raise ValueError("custom field name must be an identifier")
+
+    @property
+    def value(self) -> str:
+        return f"custom(fields({self.field} = :value))"
+
+    @property
+    def name(self) -> str:
+        return "ORDERS_BY_CUSTOM_FIELD"
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset({"value"})
+
 
 class OrderQuery(msgspec.Struct, frozen=True, kw_only=True):
     """One paged query by a fixed template (for orders or customers, as the predicate says)."""
 
-    predicate: Predicate
+    predicate: Predicate | CustomFieldPredicate
     variables: Mapping[str, str | tuple[str, ...]]
     sort: tuple[str, ...] = ("createdAt desc",)
     limit: int = 20

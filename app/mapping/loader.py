@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
-from app.mapping.schema import CarriersFile, CustomFieldsFile, MarketsFile
+from app.mapping.schema import CarriersFile, CustomFieldsFile, LinkKindRule, LinksFile, MarketsFile
 
 __all__ = ["FILES", "MappingError", "Mappings", "load_mappings"]
 
@@ -24,6 +24,9 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
     markets: MarketsFile
     carriers: CarriersFile = msgspec.field(default_factory=CarriersFile)
     custom_fields: CustomFieldsFile = msgspec.field(default_factory=CustomFieldsFile)
+    links: LinksFile = msgspec.field(
+        default_factory=lambda: LinksFile(kinds={"ticket": LinkKindRule(pattern=r"[0-9]{1,19}")})
+    )
 
 
 # File name -> (Mappings field, Struct). Every file is required: an absent file is more likely a
@@ -32,6 +35,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "markets.toml": ("markets", MarketsFile),
     "carriers.toml": ("carriers", CarriersFile),
     "custom-fields.toml": ("custom_fields", CustomFieldsFile),
+    "links.toml": ("links", LinksFile),
 }
 
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")

@@ -12,7 +12,17 @@ import zoneinfo
 import msgspec
 from babel import Locale, UnknownLocaleError
 
-__all__ = ["CarrierRule", "CarriersFile", "CustomFieldsFile", "FieldRule", "MarketRule", "MarketsFile"]
+__all__ = [
+    "AutoLinkRules",
+    "CarrierRule",
+    "CarriersFile",
+    "CustomFieldsFile",
+    "FieldRule",
+    "LinkKindRule",
+    "LinksFile",
+    "MarketRule",
+    "MarketsFile",
+]
 
 
 class MappingStruct(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="kebab", kw_only=True):
@@ -102,3 +112,38 @@ class CustomFieldsFile(MappingStruct, frozen=True):
 
     order: dict[str, FieldRule] = msgspec.field(default_factory=dict)
     customer: dict[str, FieldRule] = msgspec.field(default_factory=dict)
+
+
+class LinkKindRule(MappingStruct, frozen=True):
+    """One kind of novomind reference that can be linked."""
+
+    pattern: str
+    """Regular expression a reference of this kind must match in full (checked before anything is stored)."""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            re.compile(self.pattern)
+        except re.error as exc:
+            raise ValueError(f"pattern is not a valid regular expression ({exc})") from None
+
+
+class AutoLinkRules(MappingStruct, frozen=True):
+    order_custom_field: str = "novomindTicketId"
+    """Order custom field holding a novomind ticket id: such orders are linked to that ticket."""
+
+    def __post_init__(self) -> None:
+        # Becomes part of a where template (field names cannot be predicate variables): identifier only.
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", self.order_custom_field):
+            raise ValueError("order-custom-field must be a commercetools field name (letters, digits, _)")
+
+
+class LinksFile(MappingStruct, frozen=True):
+    """``mappings/links.toml``: linkable novomind reference kinds and automatic links."""
+
+    kinds: dict[str, LinkKindRule]
+    auto: AutoLinkRules = msgspec.field(default_factory=AutoLinkRules)
+
+    def __post_init__(self) -> None:
+        if "ticket" not in self.kinds:
+            raise ValueError("kinds.ticket is required: /v1/links/{ticketId} links tickets")

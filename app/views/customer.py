@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import msgspec
 
-from app.views.order import AddressView, CustomerGroupView, CustomFieldView, OrderSummary, ViewStruct
+from app.views.order import AddressView, CustomerGroupView, CustomFieldView, LinkView, OrderSummary, ViewStruct
 
 
 class CustomerView(ViewStruct, frozen=True):
@@ -46,7 +46,7 @@ class CandidateView(ViewStruct, frozen=True):
     store: str | None
     """The candidate's store (its first, for customers registered in several); ``null`` for global ones."""
     matched_by: list[str]
-    """Which inputs matched: ``email``, ``phone``, ``orderNumber``."""
+    """Which inputs matched: ``ticketId``, ``email``, ``phone``, ``orderNumber``, ``contactExternalId``."""
     stores: list[str] = msgspec.field(default_factory=list)
     customer_id: str | None = None
     email: str | None = None
@@ -65,3 +65,7 @@ class LookupView(ViewStruct, frozen=True):
     candidates: list[CandidateView]
     ambiguous: bool
     """True when more than one customer matched equally well: the agent must choose."""
+    link: LinkView | None = None
+    """The link of the ticket asked about (``ticketId``), stored or found through the order's custom field."""
+    warnings: list[str] = msgspec.field(default_factory=list)
+    """What the answer could not include this time, e.g. stored links while storage is unreachable."""

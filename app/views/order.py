@@ -206,10 +206,23 @@ class CustomerGroupView(ViewStruct, frozen=True):
 
 
 class LinkView(ViewStruct, frozen=True):
-    """A novomind reference tied to this order (filled by the cross-system references work)."""
+    """A novomind reference tied to a commercetools order and/or customer."""
 
     kind: str
+    """``ticket``, ``process``, ``chat`` or ``contact`` (declared in ``mappings/links.toml``)."""
     reference: str
+    source: str
+    """``stored`` (linked through the API or imported) or ``orderCustomField`` (found automatically:
+    the order's ticket custom field names this ticket)."""
+    order_id: str | None = None
+    order_number: str | None = None
+    """The order's number as commercetools has it now (links store ids; numbers can change)."""
+    customer_id: str | None = None
+    process_id: str | None = None
+    store: str | None = None
+    linked_by: str | None = None
+    linked_at: datetime | None = None
+    version: int | None = None
 
 
 class OrderSummary(ViewStruct, frozen=True):
@@ -267,3 +280,5 @@ class OrderView(ViewStruct, frozen=True):
     fetched_at: datetime
     stale: bool = False
     """True when served from cache because commercetools could not be reached."""
+    warnings: list[str] = msgspec.field(default_factory=list)
+    """What the view could not include this time, e.g. stored links while storage is unreachable."""

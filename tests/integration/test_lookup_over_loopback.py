@@ -183,7 +183,7 @@ async def test_lookup_stays_in_the_callers_stores(gateway: AsyncTestClient[Lites
         ("/v1/customers", {"phone": "call me maybe"}, "phone"),
         ("/v1/customers", {"phone": "+1 23"}, "phone"),
         ("/v1/customers/not-a-uuid", {}, "customerId"),
-        ("/v1/lookup", {}, "email"),
+        ("/v1/lookup", {}, "ticketId"),
         ("/v1/lookup", {"orderNumber": "DE 1"}, "orderNumber"),
         ("/v1/lookup", {"email": "a@b.de\r\nX-Forged: 1"}, "email"),
     ],
