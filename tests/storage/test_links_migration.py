@@ -14,10 +14,10 @@ from pathlib import Path
 import msgspec
 import pytest
 import redis
-from app.storage.redis_backend import RedisStorage
 
 from app.mapping.loader import load_mappings
 from app.storage.ports import Link, Storage
+from app.storage.redis_backend import RedisStorage
 from app.storage.sqlite_backend import SqliteStorage
 from app.storage.transfer import export_links, import_links, validate_lines
 from tests.storage.links_fixtures import make_links
