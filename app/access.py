@@ -1,30 +1,65 @@
-"""Caller identity: development JWTs (HS256) minted and verified here.
+"""Caller identity: bearer JWTs verified with a shared secret (HS256) and/or the issuer's JWKS.
 
 Tokens carry ``iss``, ``aud``, ``exp``, ``sub``, ``scope`` (space-separated) and ``stores`` (store
-keys, or ``["*"]`` for every store). Verification pins the algorithm, so ``alg: none`` and
-algorithm-confusion tokens fail, and requires every claim above.
+keys, or ``["*"]`` for every store); ``nbf`` and ``iat`` are honoured with a small leeway and a
+``typ`` header, if present, must say ``JWT`` or ``at+jwt`` (RFC 9068), so other JWTs of the issuer
+(ID tokens with another ``typ``, DPoP proofs, logout tokens) are not accepted as access tokens.
+
+The key is chosen by configuration, never by the token. The header's ``alg`` must be on an
+allow-list, and each algorithm has exactly one key source: ``HS256`` only the configured
+``GATEWAY_JWT_SECRET``; ``RS256``/``PS256``/``ES256``/``Ed25519``/``EdDSA`` only a key of the
+matching type from ``GATEWAY_JWKS_URL``, found by ``kid`` (see :mod:`app.jwks`). So ``alg: none``
+fails, an HS256 token "signed" with a public key fails, and ``jku``/``x5u``/``x5c``/``jwk`` in a
+header are never used to find a key. Nothing about a token or a key reaches an exception message
+or a log line: messages name the reason class only.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, Protocol
 
+import httpx
 import msgspec
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
+from joserfc.jwa import JWSAlgModel
+from joserfc.jwk import Key, OctKey
+from joserfc.jws import JWSRegistry
 
-from app.errors import AuthenticationError
+from app.errors import AuthenticationError, UpstreamUnavailableError
+from app.jwks import ASYMMETRIC_ALGORITHMS, JwksKeys
+from app.settings import GatewaySettings
 
-__all__ = ["SCOPES", "Caller", "TokenVerifier", "mint_token"]
+__all__ = [
+    "ASYMMETRIC_ALGORITHMS",
+    "HMAC_ALGORITHMS",
+    "SCOPES",
+    "Caller",
+    "CallerAuthenticator",
+    "TokenAuthenticator",
+    "TokenVerifier",
+    "build_authenticator",
+    "mint_token",
+]
 
 SCOPES = frozenset(
     {"orders:read", "customers:read", "pii:read", "links:write", "customers:write", "push:admin", "audit:read"}
 )
-_ALGORITHMS = ("HS256",)
+#: Algorithms for ``GATEWAY_JWT_SECRET``; a JWKS key never verifies these (``oct`` keys are dropped).
+HMAC_ALGORITHMS: Final = ("HS256",)
 _STORE_KEY = re.compile(r"^[A-Za-z0-9_-]{2,256}$")
+_BASE64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+# Compared case-insensitively; "application/" may be omitted (RFC 7515 §4.1.9).
+_TYPES: Final = frozenset({"jwt", "at+jwt", "application/jwt", "application/at+jwt"})
+_MAX_TOKEN_LENGTH: Final = 16 * 1024
+_MAX_HEADER_LENGTH: Final = 512  # joserfc's own limit for the encoded header
+DEFAULT_LEEWAY_SECONDS: Final = 30
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -44,6 +79,18 @@ class Caller(msgspec.Struct, frozen=True):
         if self.stores is None or not customer_stores:
             return True
         return any(key in self.stores for key in customer_stores)
+
+
+class CallerAuthenticator(Protocol):
+    """Turns a bearer token into the :class:`Caller` it proves, or raises.
+
+    Raises :class:`AuthenticationError` (401) for any token that is not valid, and
+    :class:`UpstreamUnavailableError` (503, ``Retry-After``) only when the token names a JWKS key
+    that is not cached and the JWKS could not be fetched: then the token may well be valid and the
+    caller should retry rather than discard it.
+    """
+
+    async def authenticate(self, token: str) -> Caller: ...
 
 
 class _Claims(msgspec.Struct, frozen=True):
@@ -78,28 +125,94 @@ def mint_token(
         "scope": " ".join(sorted(set(scopes))),
         "stores": list(stores),
     }
-    return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, _key(secret), algorithms=list(_ALGORITHMS))
+    return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, _key(secret), algorithms=list(HMAC_ALGORITHMS))
 
 
-class TokenVerifier:
-    """Checks signature, algorithm, issuer, audience and lifetime; returns the :class:`Caller`."""
+def _rejected(reason: str) -> AuthenticationError:
+    return AuthenticationError(f"invalid bearer token ({reason})")
 
-    def __init__(
-        self,
-        secret: str,
-        *,
-        issuer: str,
-        audience: str,
-        leeway_seconds: int = 30,
-        now: Callable[[], float] = time.time,
-    ) -> None:
-        self._key = _key(secret)
-        self._now = now
+
+class _OneAlgorithm(JWSRegistry):
+    """joserfc's registry limited to the one algorithm the key was chosen for.
+
+    Header parameters outside the JWS registry are ignored rather than refused (issuers add their
+    own); ``crit`` and ``b64`` never get this far (:func:`_header`).
+    """
+
+    def __init__(self, alg: str) -> None:
+        super().__init__(algorithms=[alg], strict_check_header=False)
+        self._alg = alg
+
+    def get_alg(self, name: str) -> JWSAlgModel:
+        if name == "EdDSA" and self._alg == "EdDSA":
+            # joserfc warns on every use of the name RFC 9864 deprecates for leaving the curve open;
+            # app.jwks pins EdDSA to Ed25519 keys, which makes it exactly "Ed25519".
+            return self.algorithms[name]
+        return super().get_alg(name)
+
+
+_REGISTRIES: Final[Mapping[str, _OneAlgorithm]] = {
+    alg: _OneAlgorithm(alg) for alg in (*HMAC_ALGORITHMS, *ASYMMETRIC_ALGORITHMS)
+}
+
+
+def _segment(value: str) -> Any:
+    """One base64url JSON segment, decoded strictly (joserfc decodes it again when verifying)."""
+    if not _BASE64URL.fullmatch(value):
+        raise ValueError("not base64url")
+    return json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The protected header, checked for what picks the verification: ``alg``, ``typ``, extensions."""
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise _rejected("too long")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _rejected("malformed")
+    if len(parts[0]) > _MAX_HEADER_LENGTH:
+        raise _rejected("header too long")
+    try:
+        header = _segment(parts[0])
+    except (ValueError, binascii.Error):
+        raise _rejected("malformed header") from None
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        raise _rejected("malformed header")
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() not in _TYPES):
+        raise _rejected("not an access token type")
+    if "crit" in header or "b64" in header:
+        # No JWS extension is understood here, so a critical one must be refused (RFC 7515 §4.1.11).
+        raise _rejected("unsupported critical header")
+    return header
+
+
+def _unverified_claims(token: str) -> object:
+    try:
+        return _segment(token.split(".")[1])
+    except (ValueError, binascii.Error, IndexError):
+        return None
+
+
+class _ClaimChecks:
+    """Signature with one chosen key and algorithm, then every claim; returns the :class:`Caller`."""
+
+    def __init__(self, *, issuer: str, audience: str, leeway_seconds: int, now: Callable[[], float]) -> None:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._now = now
 
-    def verify(self, token: str) -> Caller:
+    def verify(self, token: str, key: Key, alg: str) -> Caller:
+        try:
+            decoded = jwt.decode(token, key, registry=_REGISTRIES[alg])
+        except (JoseError, ValueError, TypeError) as exc:
+            raise _rejected(type(exc).__name__) from None
+        return self.caller(decoded.claims)
+
+    def caller(self, claims: object) -> Caller:
+        if not isinstance(claims, dict):
+            raise _rejected("malformed claims")
         registry = jwt.JWTClaimsRegistry(
             now=int(self._now()),
             leeway=self._leeway,
@@ -109,15 +222,99 @@ class TokenVerifier:
             sub={"essential": True},
         )
         try:
-            decoded = jwt.decode(token, self._key, algorithms=list(_ALGORITHMS))
-            registry.validate(decoded.claims)
-            claims = msgspec.convert(decoded.claims, _Claims)
+            registry.validate(claims)
+            parsed = msgspec.convert(claims, _Claims)
         except (JoseError, ValueError, msgspec.ValidationError) as exc:
             # The reason class only: the token itself must never reach a message or log.
-            raise AuthenticationError(f"invalid bearer token ({type(exc).__name__})") from None
-        scopes = frozenset(claims.scope.split())
-        if claims.stores == ["*"]:
-            return Caller(subject=claims.sub, scopes=scopes, stores=None)
-        if not all(_STORE_KEY.fullmatch(s) for s in claims.stores):
-            raise AuthenticationError("invalid bearer token (malformed stores claim)")
-        return Caller(subject=claims.sub, scopes=scopes, stores=tuple(dict.fromkeys(claims.stores)))
+            raise _rejected(type(exc).__name__) from None
+        scopes = frozenset(parsed.scope.split())
+        if parsed.stores == ["*"]:
+            return Caller(subject=parsed.sub, scopes=scopes, stores=None)
+        if not all(_STORE_KEY.fullmatch(s) for s in parsed.stores):
+            raise _rejected("malformed stores claim")
+        return Caller(subject=parsed.sub, scopes=scopes, stores=tuple(dict.fromkeys(parsed.stores)))
+
+
+class TokenVerifier:
+    """HS256 tokens with a shared secret (development, ``ctnm token``): synchronous ``verify``.
+
+    Checks signature, algorithm, issuer, audience and lifetime; returns the :class:`Caller`. Also a
+    :class:`CallerAuthenticator` (``authenticate``) for a gateway configured with the secret only.
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._key = _key(secret)
+        self._checks = _ClaimChecks(issuer=issuer, audience=audience, leeway_seconds=leeway_seconds, now=now)
+
+    def verify(self, token: str) -> Caller:
+        alg = _header(token)["alg"]
+        if alg not in HMAC_ALGORITHMS:
+            raise _rejected("algorithm not allowed")
+        return self._checks.verify(token, self._key, alg)
+
+    async def authenticate(self, token: str) -> Caller:
+        return self.verify(token)
+
+
+class TokenAuthenticator:
+    """HS256 with the secret and/or asymmetric algorithms with JWKS keys; each only with its own algorithms."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        secret: str | None = None,
+        jwks: JwksKeys | None = None,
+        leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        if secret is None and jwks is None:
+            raise ValueError("a secret or a JWKS is required to authenticate callers")
+        self._secret_key = _key(secret) if secret is not None else None
+        self._jwks = jwks
+        self._checks = _ClaimChecks(issuer=issuer, audience=audience, leeway_seconds=leeway_seconds, now=now)
+
+    async def authenticate(self, token: str) -> Caller:
+        header = _header(token)
+        alg: str = header["alg"]
+        if alg in HMAC_ALGORITHMS and self._secret_key is not None:
+            return self._checks.verify(token, self._secret_key, alg)
+        if alg in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
+            kid = header.get("kid")
+            if not isinstance(kid, str) or not kid:
+                raise _rejected("no key id")
+            try:
+                key = await self._jwks.key_for(kid, alg)
+            except UpstreamUnavailableError:
+                # Unverified, and only to choose the status: a token that would fail anyway (expired,
+                # another audience, ...) gets 401 now instead of a retry hint.
+                self._checks.caller(_unverified_claims(token))
+                raise
+            return self._checks.verify(token, key, alg)
+        raise _rejected("algorithm not allowed")
+
+
+def build_authenticator(
+    gateway: GatewaySettings, *, jwks_transport: httpx.AsyncBaseTransport | None = None
+) -> CallerAuthenticator:
+    """The caller authenticator the settings describe: secret (HS256), JWKS (asymmetric), or both.
+
+    ``jwks_transport`` replaces the network for the JWKS fetches (tests); it is never closed here.
+    The authenticator holds no open connection between fetches, so it needs no shutdown.
+    """
+    secret = gateway.jwt_secret.reveal() if gateway.jwt_secret is not None else None
+    jwks = (
+        JwksKeys(gateway.jwks_url, transport=jwks_transport, min_refetch_interval=gateway.jwks_min_refetch_seconds)
+        if gateway.jwks_url is not None
+        else None
+    )
+    return TokenAuthenticator(issuer=gateway.jwt_issuer, audience=gateway.jwt_audience, secret=secret, jwks=jwks)

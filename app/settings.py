@@ -8,9 +8,11 @@ with one line naming it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -106,29 +108,59 @@ class NovomindSettings(_Section, frozen=True):
     password: Secret
 
 
+def jwks_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as the JWKS location, or ``None``: https, or http on a loopback address only."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        return "not a URL"
+    if not parts.hostname:
+        return "no host"
+    if parts.username is not None or parts.password is not None:
+        return "credentials in the URL are not supported"
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        return None
+    return "use https://, or http:// only on a loopback address"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class GatewaySettings(_Section, frozen=True):
     """``GATEWAY_*``: the gateway's own behaviour."""
 
     prefix: ClassVar[str] = "GATEWAY_"
 
+    # Caller tokens: HS256 with the secret, and/or RS256/PS256/ES256/Ed25519 with keys from the JWKS URL.
     jwt_secret: Secret | None = None
     jwks_url: HttpUrl | None = None
+    # A token with an unknown ``kid`` refetches the JWKS at most once per this many seconds.
+    jwks_min_refetch_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
     jwt_issuer: str = "ctnm"
     jwt_audience: str = "ct-novomind-gateway"
     data_dir: str = "./data"
     mappings_dir: str = "./mappings"
     events_secret: Secret | None = None
     log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    # Log request/response payloads (redacted by the masking rules, cut to the cap). Off by default:
+    # even redacted payloads are more than an operator usually needs.
+    log_payloads: bool = False
+    log_payload_max_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_048_576)] = 4096
 
     def __post_init__(self) -> None:
         if self.jwt_secret is None and self.jwks_url is None:
             raise SettingsError("GATEWAY_JWT_SECRET", "missing (set it, or GATEWAY_JWKS_URL, to authenticate callers)")
         if self.jwt_secret is not None and len(self.jwt_secret.reveal()) < 32:
             raise SettingsError("GATEWAY_JWT_SECRET", "too short (use at least 32 characters for HS256)")
-        if self.jwks_url is not None:
-            # Verifying RS/ES tokens against a JWKS (kid rotation, bounded refetch) is not built yet;
-            # refusing beats silently accepting a configuration we would not honour.
-            raise SettingsError("GATEWAY_JWKS_URL", "not supported yet; use GATEWAY_JWT_SECRET")
+        if self.jwks_url is not None and (problem := jwks_url_problem(self.jwks_url)):
+            raise SettingsError("GATEWAY_JWKS_URL", f"malformed ({problem})")
 
 
 class Settings(msgspec.Struct, frozen=True):

@@ -15,24 +15,24 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import HTTPRouteHandler
 from litestar.handlers.base import BaseRouteHandler
 
-from app.access import SCOPES, Caller, TokenVerifier
+from app.access import SCOPES, Caller, CallerAuthenticator
 from app.errors import MissingCredentialsError, PermissionDeniedError
 
 __all__ = ["AccessGuard", "check_routes_declare_access", "provide_caller"]
 
 
 class AccessGuard:
-    def __init__(self, verifier: TokenVerifier) -> None:
-        self._verifier = verifier
+    def __init__(self, authenticator: CallerAuthenticator) -> None:
+        self._authenticator = authenticator
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         if handler.opt.get("public"):
             return
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise MissingCredentialsError("a bearer token is required")
-        caller = self._verifier.verify(token.strip())
+        caller = await self._authenticator.authenticate(token.strip())
         missing = [scope for scope in _declared(handler.opt.get("scope")) if scope not in caller.scopes]
         if missing:
             raise PermissionDeniedError(f"scope {' '.join(missing)} is required")
