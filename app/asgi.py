@@ -20,7 +20,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app.access import TokenVerifier
+from app.access import build_authenticator
+from app.api.audit import AuditController
 from app.api.customers import CustomerController, LookupController
 from app.api.health import HealthController
 from app.api.links import LinkController
@@ -34,15 +35,24 @@ from app.lookup.links import LinkService
 from app.lookup.reader import ScopedReader
 from app.mapping.loader import Mappings, load_mappings
 from app.mapping.rules import ViewRules
+from app.masking import Masker
+from app.masking.redaction import PayloadLog, Redactor
 from app.observability import configure_logging
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
-from app.storage.ports import Storage
+from app.storage.ports import AuditLog, Storage
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "create_app", "openapi_config"]
 
 API_VERSION = "0.1.0"
-_CONTROLLERS = (OrderController, CustomerController, LookupController, LinkController, HealthController)
+_CONTROLLERS = (
+    OrderController,
+    CustomerController,
+    LookupController,
+    LinkController,
+    AuditController,
+    HealthController,
+)
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -95,31 +105,40 @@ def _links(services: NamedDependency[Services]) -> LinkService:
     return services.links
 
 
+def _audit(services: NamedDependency[Services]) -> AuditLog:
+    return services.storage.audit
+
+
 def create_app(
     settings: Settings,
     *,
     commercetools_transport: httpx.AsyncBaseTransport | None = None,
+    jwks_transport: httpx.AsyncBaseTransport | None = None,
     mappings: Mappings | None = None,
     storage: Storage | None = None,
 ) -> Litestar:
     """The gateway, wired from ``settings``. A ``storage`` passed in stays open after shutdown (its
     owner closes it); otherwise the backend the settings choose is opened at start-up."""
     mappings = mappings or load_mappings(Path(settings.gateway.mappings_dir))
-    secret = settings.gateway.jwt_secret
-    if secret is None:  # settings validation guarantees one auth source; JWKS arrives with access control
-        raise RuntimeError("GATEWAY_JWT_SECRET is required")
-    verifier = TokenVerifier(
-        secret.reveal(), issuer=settings.gateway.jwt_issuer, audience=settings.gateway.jwt_audience
-    )
-    commercetools = CommercetoolsClient(settings.commercetools, transport=commercetools_transport)
-    reader = ScopedReader(commercetools)
+    authenticator = build_authenticator(settings.gateway, jwks_transport=jwks_transport)
     rules = ViewRules.from_mappings(mappings)
+    personal_fields = [n for n, r in (rules.order_fields | rules.customer_fields).items() if r.personal]
+    payloads = PayloadLog(
+        enabled=settings.gateway.log_payloads,
+        redactor=Redactor(personal_fields, max_bytes=settings.gateway.log_payload_max_bytes),
+    )
+    commercetools = CommercetoolsClient(
+        settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
+    )
+    reader = ScopedReader(commercetools)
+    masker = Masker(mappings.masking, rules.order_fields, rules.customer_fields)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = storage or await open_storage(redis_url=settings.redis_url, data_dir=settings.gateway.data_dir)
         links = LinkService(reader, store.links, mappings.links)
-        app.state.services = Services(reader, store, LookupService(reader, rules, links), links)
+        lookup = LookupService(reader, rules, links, masker, store.audit, payloads)
+        app.state.services = Services(reader, store, lookup, links)
         try:
             yield
         finally:
@@ -129,11 +148,12 @@ def create_app(
 
     app = Litestar(
         route_handlers=list(_CONTROLLERS),
-        guards=[AccessGuard(verifier)],
+        guards=[AccessGuard(authenticator)],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
+            "audit": Provide(_audit, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
         middleware=[CorrelationMiddleware(), ControlCharacterGuard()],

@@ -5,6 +5,7 @@
     ctnm token [--scope --stores --ttl]    mint a development caller token (GATEWAY_JWT_SECRET)
     ctnm openapi [--output | --check]      write or verify the committed OpenAPI document
     ctnm links list|export|import          stored links as JSON lines (move embedded -> Redis)
+    ctnm audit [--subject --since ...]     who read which personal fields
 
 Configuration problems end the command with one line naming the variable or file, exit code 2.
 """
@@ -19,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.errors import GatewayError
-from app.linkops import add_links_parser
 from app.mapping.loader import MappingError, load_mappings
+from app.operations import add_audit_parser, add_links_parser
 from app.settings import SettingsError, load_gateway_settings, load_settings
 
 __all__ = ["main"]
@@ -110,12 +111,13 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def _links(args: argparse.Namespace) -> int:
-    from app.linkops import run_links_command
+def _stored_data(args: argparse.Namespace) -> int:
+    from app.operations import run_audit_command, run_links_command
     from app.settings import load_storage_settings
 
+    command = run_links_command if args.command == "links" else run_audit_command
     try:
-        return asyncio.run(run_links_command(args, load_storage_settings(os.environ)))
+        return asyncio.run(command(args, load_storage_settings(os.environ)))
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
@@ -150,7 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
     openapi.set_defaults(run=_openapi)
 
-    add_links_parser(commands).set_defaults(run=_links)
+    add_links_parser(commands).set_defaults(run=_stored_data)
+    add_audit_parser(commands).set_defaults(run=_stored_data)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""``ctnm links list|export|import``: operator commands on stored links.
+"""Operator commands on stored data: ``ctnm links list|export|import`` and ``ctnm audit``.
 
 They open the storage backend the environment chooses (``REDIS_URL``, else the SQLite file in
 ``GATEWAY_DATA_DIR``), or the one ``--redis-url``/``--data-dir`` name, so moving from the embedded
@@ -12,6 +12,7 @@ import contextlib
 import re
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Never
 
@@ -23,7 +24,7 @@ from app.settings import StorageSettings
 from app.storage.factory import open_storage
 from app.storage.transfer import export_links, import_links, validate_lines
 
-__all__ = ["run_links_command"]
+__all__ = ["add_audit_parser", "add_links_parser", "run_audit_command", "run_links_command"]
 
 _encoder = msgspec.json.Encoder()
 
@@ -102,3 +103,44 @@ def add_links_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     importing = sub.add_parser("import", help="validate a JSON-lines file, then put every link (idempotent)")
     importing.add_argument("input", help="file written by `ctnm links export`")
     return links
+
+
+async def run_audit_command(args: argparse.Namespace, settings: StorageSettings) -> int:
+    redis_url = args.redis_url if args.redis_url is not None else settings.redis_url
+    store = await open_storage(redis_url=redis_url or None, data_dir=args.data_dir or settings.data_dir)
+    try:
+        records = await store.audit.query(
+            subject=args.subject,
+            resource_type=args.resource_type,
+            resource_id=args.resource_id,
+            since=args.since,
+            until=args.until,
+            limit=args.limit,
+            before=args.before,
+        )
+    finally:
+        await store.aclose()
+    for record in records:
+        print(_encoder.encode(record).decode())
+    return 0
+
+
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-11-27T10:00:00Z")
+    return value
+
+
+def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    audit = commands.add_parser("audit", help="who read which personal fields (JSON lines, newest first)")
+    audit.add_argument("--redis-url", default=None, help="use this Redis instead of REDIS_URL ('' = embedded)")
+    audit.add_argument("--data-dir", default=None, help="use this embedded data directory instead of GATEWAY_DATA_DIR")
+    audit.add_argument("--subject", help="the caller's sub")
+    audit.add_argument("--resource-type", help="order, customer, lookup, ...")
+    audit.add_argument("--resource-id")
+    audit.add_argument("--since", type=_instant, help="ISO 8601 with zone; inclusive")
+    audit.add_argument("--until", type=_instant, help="ISO 8601 with zone; exclusive")
+    audit.add_argument("--before", help="page further back: the id of the last record seen")
+    audit.add_argument("--limit", type=int, default=100)
+    return audit

@@ -91,8 +91,12 @@ class CommercetoolsClient:
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        on_payload: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self._settings = settings
+        # Called with (operation template, body) for every document received; the composition root
+        # passes a redacting payload log. The adapter itself never decides what is personal.
+        self._on_payload = on_payload
         self._policy = RetryPolicy(settings.max_attempts, settings.backoff_base_seconds, settings.backoff_cap_seconds)
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self._sleep = sleep
@@ -235,6 +239,8 @@ class CommercetoolsClient:
         response = await self._call_with_retries(template, attempt)
         if response is None or response.status_code == 404:
             return None
+        if self._on_payload is not None:
+            self._on_payload(template, response.content)
         try:
             return decoder.decode(response.content)
         except msgspec.MsgspecError as exc:

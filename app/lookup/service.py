@@ -24,11 +24,17 @@ from app.lookup.phone import normalize_phone
 from app.lookup.reader import MAX_CUSTOMERS, ScopedReader, newest_first, orders_with_email
 from app.mapping.normalize import normalize_customer, normalize_order, summarize_order
 from app.mapping.rules import ViewRules
+from app.masking import Masker
+from app.masking.redaction import PayloadLog
+from app.observability import correlation_id
+from app.storage.ports import AuditLog, AuditRecord
 from app.views import CandidateView, CustomerView, LookupView, OrderSummary, OrderView
 
 __all__ = ["LookupService"]
 
 T = TypeVar("T")
+V = TypeVar("V")
+PII_SCOPE = "pii:read"
 RECENT_ORDERS = 5
 _RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
 
@@ -47,12 +53,18 @@ class LookupService:
         reader: ScopedReader,
         rules: ViewRules,
         links: LinkService,
+        masker: Masker,
+        audit: AuditLog,
+        payloads: PayloadLog,
         *,
         now: Callable[[], datetime] = _utcnow,
     ) -> None:
+        self._payloads = payloads
         self._reader = reader
         self._rules = rules
         self._links = links
+        self._masker = masker
+        self._audit = audit
         self._now = now
 
     async def ready(self) -> None:
@@ -66,7 +78,8 @@ class LookupService:
             raise NotFoundError("order")
         view = normalize_order(order, self._rules, fetched_at=self._now())
         links, warnings = await self._links.links_of_order(order, caller)
-        return msgspec.structs.replace(view, links=links, warnings=warnings)
+        view = msgspec.structs.replace(view, links=links, warnings=warnings)
+        return await self._present(caller, view, self._masker.order, "order", view.id)
 
     async def list_orders(
         self, caller: Caller, *, email: str | None = None, customer_id: str | None = None, limit: int = 20
@@ -81,7 +94,10 @@ class LookupService:
                 predicate=Predicate.ORDERS_BY_CUSTOMER_ID, variables={"customerId": customer_id}, limit=limit
             )
         orders = await self._reader.orders(query, caller)
-        return [summarize_order(o, self._rules) for o in orders[:limit]]
+        summaries = [summarize_order(o, self._rules) for o in orders[:limit]]
+        return list(
+            await asyncio.gather(*(self._present(caller, s, self._masker.summary, "order", s.id) for s in summaries))
+        )
 
     # -- customers ------------------------------------------------------------------------------
 
@@ -89,7 +105,8 @@ class LookupService:
         customer = await self._reader.find_customer(customer_id, caller)
         if customer is None:
             raise NotFoundError("customer")
-        return await self._customer_view(customer, caller)
+        view = await self._customer_view(customer, caller)
+        return await self._present(caller, view, self._masker.customer, "customer", view.id)
 
     async def find_customers(
         self, caller: Caller, *, email: str | None = None, phone: str | None = None, country: str | None = None
@@ -101,7 +118,10 @@ class LookupService:
         else:
             assert phone is not None
             customers = await self._reader.customers_by_phone(self._e164(phone, country), caller)
-        return list(await asyncio.gather(*(self._customer_view(c, caller) for c in customers[:MAX_CUSTOMERS])))
+        views = await asyncio.gather(*(self._customer_view(c, caller) for c in customers[:MAX_CUSTOMERS]))
+        return list(
+            await asyncio.gather(*(self._present(caller, v, self._masker.customer, "customer", v.id) for v in views))
+        )
 
     # -- lookup ---------------------------------------------------------------------------------
 
@@ -172,7 +192,7 @@ class LookupService:
         else:
             guests = [o for o in email_orders if o.customer_id is None] + ([order] if order else [])
             recent = [summarize_order(o, self._rules) for o in newest_first(guests)[:RECENT_ORDERS]]
-        return LookupView(
+        view = LookupView(
             customer=customer_view,
             order=summarize_order(order, self._rules) if order else None,
             recent_orders=recent,
@@ -181,8 +201,36 @@ class LookupService:
             link=link,
             warnings=warnings,
         )
+        subject = customer_view.id if customer_view else (order.id if order else "-")
+        return await self._present(caller, view, self._masker.lookup, "lookup", subject)
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    async def _present(
+        self, caller: Caller, view: V, mask: Callable[[V], tuple[V, list[str]]], resource_type: str, resource_id: str
+    ) -> V:
+        """The view as this caller may see it: masked without ``pii:read``; otherwise whole, and audited.
+
+        The audit record is written before the answer leaves: if it cannot be written (storage down),
+        the unmasked answer is refused rather than given unaudited.
+        """
+        masked, revealed = mask(view)
+        self._payloads.answer(resource_type, masked)
+        if PII_SCOPE not in caller.scopes:
+            return masked
+        if revealed:
+            await self._audit.append(
+                AuditRecord(
+                    at=self._now(),
+                    subject=caller.subject,
+                    action="read.unmasked",
+                    resource_type=resource_type,
+                    resource_id=resource_id,
+                    fields=tuple(revealed),
+                    correlation_id=correlation_id(),
+                )
+            )
+        return view
 
     @staticmethod
     def _rank(customer: CtCustomer, reasons: set[str]) -> tuple[int, int, int, datetime, str]:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
-from app.mapping.schema import CarriersFile, CustomFieldsFile, LinkKindRule, LinksFile, MarketsFile
+from app.mapping.schema import CarriersFile, CustomFieldsFile, LinkKindRule, LinksFile, MarketsFile, MaskingFile
 
 __all__ = ["FILES", "MappingError", "Mappings", "load_mappings"]
 
@@ -24,6 +24,7 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
     markets: MarketsFile
     carriers: CarriersFile = msgspec.field(default_factory=CarriersFile)
     custom_fields: CustomFieldsFile = msgspec.field(default_factory=CustomFieldsFile)
+    masking: MaskingFile = msgspec.field(default_factory=MaskingFile)
     links: LinksFile = msgspec.field(
         default_factory=lambda: LinksFile(kinds={"ticket": LinkKindRule(pattern=r"[0-9]{1,19}")})
     )
@@ -36,6 +37,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "carriers.toml": ("carriers", CarriersFile),
     "custom-fields.toml": ("custom_fields", CustomFieldsFile),
     "links.toml": ("links", LinksFile),
+    "masking.toml": ("masking", MaskingFile),
 }
 
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")

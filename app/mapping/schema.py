@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from typing import Literal
 
 import msgspec
 from babel import Locale, UnknownLocaleError
@@ -22,6 +23,8 @@ __all__ = [
     "LinksFile",
     "MarketRule",
     "MarketsFile",
+    "MaskingFile",
+    "MaskingRule",
 ]
 
 
@@ -147,3 +150,35 @@ class LinksFile(MappingStruct, frozen=True):
     def __post_init__(self) -> None:
         if "ticket" not in self.kinds:
             raise ValueError("kinds.ticket is required: /v1/links/{ticketId} links tickets")
+
+
+EmailStrategy = Literal["email", "hide", "show"]
+PhoneStrategy = Literal["last-2", "hide", "show"]
+NameStrategy = Literal["initial", "hide", "show"]
+HideOrShow = Literal["hide", "show"]
+
+
+class MaskingRule(MappingStruct, frozen=True):
+    """How each personal field is shown to a caller without ``pii:read``; unlisted means hidden."""
+
+    email: EmailStrategy = "hide"
+    phone: PhoneStrategy = "hide"
+    first_name: NameStrategy = "hide"
+    middle_name: NameStrategy = "hide"
+    last_name: NameStrategy = "hide"
+    street: HideOrShow = "hide"
+    postal_code: HideOrShow = "hide"
+    city: HideOrShow = "hide"
+    company: HideOrShow = "hide"
+    date_of_birth: HideOrShow = "hide"
+    personal_custom_fields: HideOrShow = "hide"
+
+
+class MaskingFile(MappingStruct, frozen=True):
+    """``mappings/masking.toml``."""
+
+    default: MaskingRule = msgspec.field(default_factory=MaskingRule)
+    stores: dict[str, MaskingRule] = msgspec.field(default_factory=dict)
+
+    def rule_for(self, store_key: str | None) -> MaskingRule:
+        return self.stores.get(store_key, self.default) if store_key else self.default

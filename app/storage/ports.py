@@ -9,7 +9,7 @@ must fail fast, never hang). No other exception escapes a backend. Times are tim
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -68,6 +68,7 @@ class Link(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
         )
 
 
+@runtime_checkable
 class LinkStore(Protocol):
     async def put(self, link: Link) -> tuple[Link, bool]:
         """Create or replace the link for ``(link.kind, link.reference)`` atomically.
@@ -162,6 +163,7 @@ class QueueStats(msgspec.Struct, frozen=True):
     dead: int
 
 
+@runtime_checkable
 class EventQueue(Protocol):
     """At-least-once queue with leases, delayed retries and a dead-letter list.
 
@@ -215,6 +217,7 @@ class Reservation(msgspec.Struct, frozen=True):
     result: bytes | None = None
 
 
+@runtime_checkable
 class IdempotencyStore(Protocol):
     """One side effect per key, across processes, crashes and replays."""
 
@@ -235,6 +238,7 @@ class IdempotencyStore(Protocol):
 # -- poller cursor --------------------------------------------------------------------------------
 
 
+@runtime_checkable
 class CursorStore(Protocol):
     async def get(self, name: str) -> str | None: ...
 
@@ -262,6 +266,7 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Assigned by the log on append; ids sort in append order."""
 
 
+@runtime_checkable
 class AuditLog(Protocol):
     async def append(self, record: AuditRecord) -> str:
         """Store the record; returns its id."""
@@ -286,6 +291,7 @@ class AuditLog(Protocol):
 # -- the bundle ---------------------------------------------------------------------------------
 
 
+@runtime_checkable
 class Storage(Protocol):
     """What the composition root opens and closes; components take only the part they need."""
 

@@ -36,6 +36,8 @@ class CustomerView(ViewStruct, frozen=True):
     """Orders of this customer the caller may see (``None`` when not counted)."""
     recent_orders: list[OrderSummary] = msgspec.field(default_factory=list)
     fetched_at: datetime | None = None
+    masked: bool = False
+    """Personal data is masked per ``mappings/masking.toml`` (the caller lacks ``pii:read``)."""
 
 
 class CandidateView(ViewStruct, frozen=True):
@@ -69,3 +71,5 @@ class LookupView(ViewStruct, frozen=True):
     """The link of the ticket asked about (``ticketId``), stored or found through the order's custom field."""
     warnings: list[str] = msgspec.field(default_factory=list)
     """What the answer could not include this time, e.g. stored links while storage is unreachable."""
+    masked: bool = False
+    """Personal data is masked per ``mappings/masking.toml`` (the caller lacks ``pii:read``)."""

@@ -282,3 +282,5 @@ class OrderView(ViewStruct, frozen=True):
     """True when served from cache because commercetools could not be reached."""
     warnings: list[str] = msgspec.field(default_factory=list)
     """What the view could not include this time, e.g. stored links while storage is unreachable."""
+    masked: bool = False
+    """Personal data is masked per ``mappings/masking.toml`` (the caller lacks ``pii:read``)."""

@@ -69,6 +69,16 @@ def _check(name: str, document: Any) -> None:
     assert rendered == path.read_text(encoding="utf-8"), f"{name} view changed: review, then UPDATE_GOLDEN=1"
 
 
+async def test_unmasked_views_for_pii_read(gateway: AsyncTestClient[Litestar]) -> None:
+    """What a caller with pii:read sees (and what is audited); the other goldens are masked."""
+    headers = auth(scopes=["orders:read", "customers:read", "pii:read"])
+    _check("order-de-demo-unmasked", (await gateway.get(f"/v1/orders/{DEMO_ORDER_NUMBER}", headers=headers)).json())
+    _check(
+        "lookup-shared-email-unmasked",
+        (await gateway.get("/v1/lookup", params={"email": SHARED_EMAIL}, headers=headers)).json(),
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "order_number"),
     [

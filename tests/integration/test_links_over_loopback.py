@@ -26,7 +26,7 @@ from tests.conftest import SandboxHandle
 from tests.support import auth, settings_for
 
 pytestmark = pytest.mark.integration
-WRITE = ("orders:read", "customers:read", "links:write")
+WRITE = ("orders:read", "customers:read", "links:write", "pii:read")
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from tests.conftest import SandboxHandle
 from tests.support import auth, settings_for
 
 pytestmark = pytest.mark.integration
-SCOPES = ("orders:read", "customers:read")
+# pii:read: these tests compare real names, emails and phones (masking has its own tests).
+SCOPES = ("orders:read", "customers:read", "pii:read")
 
 
 @pytest.fixture

@@ -259,7 +259,7 @@ def customer(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(order())
 def test_normalize_is_total(document: dict[str, Any]) -> None:
     ct_order = msgspec.convert(document, CtOrder)
@@ -272,7 +272,7 @@ def test_normalize_is_total(document: dict[str, Any]) -> None:
     msgspec.json.encode(view)
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(customer(), st.lists(order(), max_size=2))
 def test_normalize_customer_is_total(document: dict[str, Any], orders: list[dict[str, Any]]) -> None:
     ct_customer = msgspec.convert(document, CtCustomer)
