@@ -45,6 +45,7 @@ from app.storage.ports import AuditLog, Storage
 __all__ = ["API_VERSION", "Services", "app_from_env", "create_app", "openapi_config"]
 
 API_VERSION = "0.1.0"
+MAX_BODY_BYTES = 16 * 1024
 _CONTROLLERS = (
     OrderController,
     CustomerController,
@@ -160,6 +161,8 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi_config(),
+        # The largest body the API takes is a link request of a few hundred bytes.
+        request_max_body_size=MAX_BODY_BYTES,
     )
     check_routes_declare_access(_CONTROLLERS)
     return app

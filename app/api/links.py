@@ -34,7 +34,7 @@ class LinkController(Controller):
         summary="Link a ticket (or another reference kind) to an order and/or customer; idempotent",
         description="201 when the link is new, 200 when it replaced or equalled an existing one.",
         status_code=HTTP_200_OK,
-        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+        responses=problem_responses(400, 401, 403, 404, 413, 422, 502, 503),
     )
     async def put_link(
         self,

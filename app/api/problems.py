@@ -143,6 +143,7 @@ _DESCRIPTIONS = {
     401: "Missing or invalid bearer token (see WWW-Authenticate)",
     403: "The token lacks the scope this operation declares",
     404: "Not found, or in a store the caller may not see (indistinguishable on purpose)",
+    413: "Request body larger than the gateway accepts",
     422: "A parameter cannot be valid; `invalid-params` names it. Nothing was sent upstream",
     502: "commercetools answered something unusable or refused our credentials",
     503: "commercetools is unavailable; retry after Retry-After seconds",
