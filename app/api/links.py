@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Response, delete, get, put
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -34,7 +35,12 @@ class LinkController(Controller):
         summary="Link a ticket (or another reference kind) to an order and/or customer; idempotent",
         description="201 when the link is new, 200 when it replaced or equalled an existing one.",
         status_code=HTTP_200_OK,
-        responses=problem_responses(400, 401, 403, 404, 413, 422, 502, 503),
+        responses={
+            HTTP_201_CREATED: ResponseSpec(
+                data_container=LinkView, description="The link is new", generate_examples=False
+            ),
+            **problem_responses(400, 401, 403, 404, 413, 422, 502, 503),
+        },
     )
     async def put_link(
         self,
