@@ -28,6 +28,7 @@ from app.api.links import LinkController
 from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
+from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
@@ -163,6 +164,7 @@ def create_app(
         openapi_config=openapi_config(),
         # The largest body the API takes is a link request of a few hundred bytes.
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=GatewayRequest,
     )
     check_routes_declare_access(_CONTROLLERS)
     return app

@@ -140,6 +140,8 @@ class LookupService:
         if not (ticket_id or email or phone or order_number or contact_external_id):
             raise InvalidInputError("ticketId", "give at least one of ticketId, email, phone or orderNumber")
         e164 = self._e164(phone, country) if phone is not None else None
+        if contact_external_id is not None:
+            self._links.check_reference("contact", contact_external_id, parameter="contactExternalId")
 
         (link, linked_order, warnings), by_email, by_phone, named_order, email_orders, contact = await asyncio.gather(
             self._links.ticket(ticket_id, caller) if ticket_id else _given((None, None, list[str]())),

@@ -127,7 +127,8 @@ def _documents(p: Personal) -> tuple[bytes, bytes]:
 
 
 def _commercetools(customer: bytes, order: bytes) -> httpx.MockTransport:
-    page = lambda doc: b'{"results":[' + doc + b"]}"  # noqa: E731
+    def page(doc: bytes) -> bytes:
+        return b'{"results":[' + doc + b"]}"
 
     def handler(request: httpx.Request) -> httpx.Response:
         path = request.url.path

@@ -1,0 +1,138 @@
+"""Every operation of the committed OpenAPI document × every scope combination that matters.
+
+Per operation (taken from ``openapi/openapi.json``, so a new endpoint is covered automatically):
+
+- no token, or a token that is not a JWT → 401 problem+json with ``WWW-Authenticate: Bearer``;
+- a valid token with no scope, with any single scope, or with all declared scopes but one → 403
+  problem+json whenever a declared scope is missing;
+- a token missing a declared scope but with query parameters and headers that try to add it → 403
+  (parameters and headers never widen a token);
+- the declared scopes exactly, and every scope → neither 401 nor 403;
+- 401 and 403 never cost an upstream call.
+
+The scopes an operation needs are read from its handler (the committed document names the bearer
+scheme but not the scopes); the document's ``security`` must agree with the handler being public.
+The number of cells is printed in the terminal summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from app.sandbox.commercetools import SandboxState
+from tests.security.harness import (
+    ALL_SCOPES,
+    PROBLEM_JSON,
+    Operation,
+    declared_scopes,
+    happy_request,
+    operations,
+    tally,
+    upstream_calls,
+)
+from tests.support import token
+
+
+class Cell:
+    def __init__(self, name: str, headers: dict[str, str], params: dict[str, str], expected: str) -> None:
+        self.name = name
+        self.headers = headers
+        self.params = params
+        self.expected = expected  # "401" | "403" | "allowed"
+
+
+def _bearer(scopes: Iterable[str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(scopes=scopes, stores=('*',), subject='scope-matrix')}"}
+
+
+def cells(declared: tuple[str, ...] | None) -> list[Cell]:
+    """The scope combinations for one operation; ``declared`` None means a public operation."""
+    needed = set(declared or ())
+
+    def expect(scopes: Iterable[str]) -> str:
+        return "allowed" if needed <= set(scopes) else "403"
+
+    unauthenticated = "allowed" if declared is None else "401"
+    result = [
+        Cell("no token", {}, {}, unauthenticated),
+        Cell("not a JWT", {"Authorization": "Bearer not-a-jwt"}, {}, unauthenticated),
+        Cell("basic auth", {"Authorization": "Basic c2NvcGU6bWF0cml4"}, {}, unauthenticated),
+        Cell("no scope", _bearer(()), {}, expect(())),
+        *(Cell(f"only {scope}", _bearer((scope,)), {}, expect((scope,))) for scope in ALL_SCOPES),
+        Cell("declared scopes", _bearer(needed), {}, "allowed"),
+        Cell("every scope", _bearer(ALL_SCOPES), {}, "allowed"),
+    ]
+    for missing in sorted(needed):
+        rest = [s for s in ALL_SCOPES if s != missing]
+        result.append(Cell(f"every scope but {missing}", _bearer(rest), {}, "403"))
+        widened = {**_bearer(rest), "X-Scope": missing, "X-Scopes": " ".join(ALL_SCOPES), "Scope": missing}
+        params = {"scope": missing, "scopes": missing, "stores": "*"}
+        result.append(Cell(f"every scope but {missing}, widened by headers/params", widened, params, "403"))
+    return result
+
+
+@pytest.fixture(scope="module")
+def scopes_by_operation(gateway: TestClient[Litestar]) -> dict[str, tuple[str, ...] | None]:
+    assert isinstance(gateway.app, Litestar)
+    return declared_scopes(gateway.app)
+
+
+def _check(cell: Cell, response: httpx.Response, upstream: list[str]) -> str | None:
+    """What is wrong with this cell's answer, or None."""
+    status = response.status_code
+    if cell.expected == "allowed":
+        return f"answered {status}" if status in (401, 403) else None
+    if str(status) != cell.expected:
+        return f"answered {status}, expected {cell.expected}"
+    problems = []
+    if not response.headers.get("content-type", "").startswith(PROBLEM_JSON):
+        problems.append(f"content-type {response.headers.get('content-type')!r}")
+    elif response.json().get("status") != status:
+        problems.append("problem body status differs")
+    if status == 401 and not response.headers.get("www-authenticate", "").startswith("Bearer"):
+        problems.append("no WWW-Authenticate: Bearer")
+    if upstream:
+        problems.append(f"upstream called: {upstream}")
+    return "; ".join(problems) or None
+
+
+def test_document_and_handlers_agree_on_what_is_public(
+    scopes_by_operation: dict[str, tuple[str, ...] | None],
+) -> None:
+    for operation in operations():
+        assert operation.operation_id in scopes_by_operation, f"{operation.label}: no handler with this operationId"
+        public = scopes_by_operation[operation.operation_id] is None
+        assert operation.secured != public, (
+            f"{operation.label}: the document says secured={operation.secured}, the handler says public={public}"
+        )
+
+
+@pytest.mark.parametrize("operation", operations(), ids=lambda operation: operation.label)
+def test_scope_matrix(
+    operation: Operation,
+    gateway: TestClient[Litestar],
+    ct: SandboxState,
+    scopes_by_operation: dict[str, tuple[str, ...] | None],
+    record_property: Callable[[str, object], None],
+) -> None:
+    declared = scopes_by_operation[operation.operation_id]
+    request = happy_request(operation)
+    failures = []
+    matrix = cells(declared)
+    for cell in matrix:
+        ct.reset()
+        kwargs = request.send_kwargs()
+        kwargs["params"] = {**kwargs["params"], **cell.params}
+        response = gateway.request(request.method, request.url, headers=cell.headers, **kwargs)
+        problem = _check(cell, response, upstream_calls(ct))
+        if problem is not None:
+            failures.append(f"{cell.name}: {problem}")
+    tally("scope matrix cells", len(matrix))
+    tally("scope matrix operations")
+    record_property("scope_matrix_cells", len(matrix))
+    assert not failures, f"{operation.label} (declares {declared}):\n" + "\n".join(failures)
