@@ -98,13 +98,13 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _stop, sandbox_server, gateway_server)
 
-    def token(stores: list[str]) -> str:
+    def token(stores: list[str], *extra_scopes: str) -> str:
         return mint_token(
             jwt_secret,
             issuer=settings.gateway.jwt_issuer,
             audience=settings.gateway.jwt_audience,
             subject="demo-agent",
-            scopes=["orders:read", "customers:read", "links:write"],
+            scopes=["orders:read", "customers:read", "links:write", *extra_scopes],
             stores=stores,
             ttl_seconds=12 * 3600,
         )
@@ -135,6 +135,9 @@ Link another ticket by hand:
        -d '{{"orderNumber": "{US_ORDER_NUMBER}"}}' {gateway_url}/v1/links/4711
 A token limited to the German store (other stores' orders answer 404):
   {token(["de-store"])}
+Personal data is masked for these tokens. One with pii:read sees it (each such answer is audited,
+see {gateway_url}/v1/audit with a token holding audit:read):
+  {token(["*"], "pii:read", "audit:read")}
 
 Press Ctrl-C to stop.""",
         flush=True,
