@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,9 @@ FIXTURES = REPO.parent / "shared" / "fixtures" / "commercetools"
 MAPPINGS = REPO / "mappings"
 
 JWT_SECRET = "test-only-secret-0123456789abcdefghijkl"
+# Every app a test builds gets its own embedded store below one scratch directory, removed at exit.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="ctnm-tests-"))
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
 ISSUER = "ctnm"
 AUDIENCE = "ct-novomind-gateway"
 
@@ -54,7 +58,7 @@ def settings_for(
         gateway=GatewaySettings(
             jwt_secret=Secret(JWT_SECRET),
             mappings_dir=str(MAPPINGS),
-            data_dir=data_dir or tempfile.mkdtemp(prefix="ctnm-test-"),
+            data_dir=data_dir or tempfile.mkdtemp(dir=_SCRATCH),
         ),
         redis_url=redis_url,
     )
