@@ -78,6 +78,9 @@ class StorageFactory:
             except ImportError as exc:
                 pytest.fail(f"redis backend: cannot import app.storage.redis_backend.RedisStorage: {exc!r}")
             assert self._redis_url is not None
+            # Functional tests, not outage tests: a generous deadline keeps a loaded CI machine from
+            # turning a slow answer into a failure (the outage tests use short deadlines on purpose).
+            options.setdefault("operation_timeout", 5.0)
             storage = await RedisStorage.open(self._redis_url, namespace=self.namespace(location), **options)
         self._handles.append(storage)
         return storage

@@ -37,7 +37,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Storage]:
 @pytest.fixture
 async def redis_store(redis_url: str) -> AsyncIterator[Storage]:
     namespace = f"ctnm-test-{uuid.uuid4().hex}"
-    store = await RedisStorage.open(redis_url, namespace=namespace)
+    store = await RedisStorage.open(redis_url, namespace=namespace, operation_timeout=5.0)
     yield store
     await store.aclose()
     client = redis.Redis.from_url(redis_url)

@@ -32,6 +32,8 @@ async def open_redis(redis_url: str, namespace: str) -> AsyncIterator[OpenRedis]
     handles: list[RedisStorage] = []
 
     async def open_handle(**options: Any) -> RedisStorage:
+        # Generous unless a test asks otherwise: a loaded machine must not fail functional tests.
+        options.setdefault("operation_timeout", 5.0)
         handle = await RedisStorage.open(redis_url, namespace=namespace, **options)
         handles.append(handle)
         return handle

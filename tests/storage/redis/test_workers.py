@@ -32,7 +32,7 @@ from app.storage.ports import QueueStats
 from app.storage.redis_backend import RedisStorage
 
 async def main(url, namespace, consumer):
-    storage = await RedisStorage.open(url, namespace=namespace)
+    storage = await RedisStorage.open(url, namespace=namespace, operation_timeout=5.0)
     try:
         print("ready", flush=True)
         sys.stdin.readline()
@@ -62,7 +62,7 @@ import asyncio, os, sys
 from app.storage.redis_backend import RedisStorage
 
 async def main(url, namespace, lease):
-    storage = await RedisStorage.open(url, namespace=namespace)
+    storage = await RedisStorage.open(url, namespace=namespace, operation_timeout=5.0)
     batch = await storage.queue.receive("doomed", max_count=10, lease_seconds=float(lease))
     print(" ".join(delivery.entry_id for delivery in batch), flush=True)
     os._exit(0)
