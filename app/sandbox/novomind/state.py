@@ -1,0 +1,165 @@
+"""What one running novomind sandbox knows: tickets, memos, tokens, faults and the requests it saw.
+
+Reachable as `app.state.novomind`. Tests steer it directly (`seed_ticket`, `faults.inject`,
+`expire_all_tokens`, `reset`) or over HTTP through the `/__sim/…` control routes.
+"""
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from app.sandbox.novomind.config import DEFAULT_TICKETS, NovomindSandboxConfig, SeedCategory, SeedTicket
+from app.sandbox.novomind.faults import FaultInjector
+from app.sandbox.novomind.wire import ExtraFields, timestamp
+
+REDACTED = "[redacted]"
+
+
+class RecordedRequest(msgspec.Struct, frozen=True):
+    """One request as the sandbox received it.
+
+    `headers` keep every header but the `Authorization` value, which is replaced by `[redacted]`; the
+    token endpoint's `password` and `client_secret` form values are redacted in `body` the same way.
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+
+class Ticket(msgspec.Struct):
+    """A seeded ticket as the simulator-only `GET /tickets/{id}` shows it (storage mutable)."""
+
+    id: int
+    process_id: int
+    ticket_state: str
+    category_id: int
+    tenant_id: int
+    contact: dict[str, Any]
+    storage: dict[str, str]
+    created: str
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "processId": self.process_id,
+            "ticketState": self.ticket_state,
+            "categoryId": self.category_id,
+            "tenantId": self.tenant_id,
+            "contact": dict(self.contact),
+            "storage": dict(self.storage),
+            "created": self.created,
+        }
+
+
+class Memo(msgspec.Struct, frozen=True):
+    """An internal comment on a process (simulator-only API; the feature itself is in the manual)."""
+
+    id: int
+    process_id: int
+    text: str
+    created: str
+
+    def view(self) -> dict[str, Any]:
+        return {"id": self.id, "processId": self.process_id, "text": self.text, "created": self.created}
+
+
+class TokenStore:
+    """Opaque bearer tokens with a lifetime; `expire_all` ends every token issued so far."""
+
+    def __init__(self, ttl_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self._expiry: dict[str, float] = {}
+
+    def issue(self) -> str:
+        token = secrets.token_urlsafe(24)
+        self._expiry[token] = self.clock() + self.ttl_seconds
+        return token
+
+    def valid(self, token: str) -> bool:
+        expiry = self._expiry.get(token)
+        return expiry is not None and self.clock() < expiry
+
+    def expire_all(self) -> None:
+        now = self.clock()
+        self._expiry = dict.fromkeys(self._expiry, now)
+
+    def clear(self) -> None:
+        self._expiry.clear()
+
+
+def _ticket(seed: SeedTicket) -> Ticket:
+    contact = {"id": seed.contact.id, "externalId": seed.contact.external_id, "email": seed.contact.email}
+    return Ticket(
+        id=seed.id,
+        process_id=seed.process_id or seed.id,
+        ticket_state=seed.ticket_state,
+        category_id=seed.category_id,
+        tenant_id=seed.tenant_id,
+        contact=contact,
+        storage=dict(seed.storage),
+        created=seed.created,
+    )
+
+
+class NovomindSandboxState:
+    """The sandbox's memory. Nothing persists beyond the process."""
+
+    FIRST_MEMO_ID = 500001
+
+    def __init__(self, config: NovomindSandboxConfig) -> None:
+        self.config = config
+        self.faults = FaultInjector()
+        self.requests: list[RecordedRequest] = []
+        self.tokens = TokenStore(config.token_ttl_seconds)
+        self.extra_fields = ExtraFields(config.seed, config.extra_field)
+        self.categories: dict[int, SeedCategory] = {category.id: category for category in config.categories}
+        self.tickets: dict[int, Ticket] = {}
+        self.memos: list[Memo] = []
+        self._seed_data()
+
+    def _seed_data(self) -> None:
+        self.tickets.clear()
+        self.memos.clear()
+        for seed in DEFAULT_TICKETS if self.config.tickets is None else self.config.tickets:
+            self.seed_ticket(seed)
+
+    def seed_ticket(self, ticket: SeedTicket) -> Ticket:
+        """Add (or replace) a ticket; returns the stored ticket."""
+        stored = _ticket(ticket)
+        self.tickets[stored.id] = stored
+        return stored
+
+    def process_exists(self, process_id: int) -> bool:
+        return any(ticket.process_id == process_id for ticket in self.tickets.values())
+
+    def add_memo(self, process_id: int, text: str) -> Memo:
+        memo = Memo(id=self.FIRST_MEMO_ID + len(self.memos), process_id=process_id, text=text, created=timestamp())
+        self.memos.append(memo)
+        return memo
+
+    def memos_of(self, process_id: int) -> list[Memo]:
+        return [memo for memo in self.memos if memo.process_id == process_id]
+
+    def expire_all_tokens(self) -> None:
+        """Tokens issued so far now answer 401; new ones can be fetched as usual."""
+        self.tokens.expire_all()
+
+    def reset(self) -> None:
+        """Back to the configured data (seed tickets, no memos); no faults or recorded requests.
+
+        Issued tokens stay valid, as in the commercetools sandbox: a gateway under test keeps its token.
+        """
+        self.faults.clear()
+        self.requests.clear()
+        self.extra_fields.reset()
+        self._seed_data()
