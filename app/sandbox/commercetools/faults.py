@@ -20,72 +20,10 @@ What each fault does to a matching request (after sleeping `delay_ms`):
 `retry_after` adds a `Retry-After` header to responses the fault produces.
 """
 
-from typing import Literal
+from app.sandbox.faults import ArmedFault, Fault, FaultInjector
 
-import msgspec
-
-
-class Fault(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
-    """One injected failure. On the wire (`POST /__sandbox/faults`) the fields are camelCase."""
-
-    path_contains: str = ""
-    method: str = "*"
-    status: int | None = None
-    times: int = 1
-    retry_after: str | None = None
-    delay_ms: int = 0
-    body: Literal["error", "junk", "truncated"] = "error"
-    drop_connection: bool = False
-
-    def __post_init__(self) -> None:
-        # msgspec turns these into validation errors when a Fault arrives as JSON.
-        if self.times < 1:
-            raise ValueError("times must be at least 1")
-        if self.status is not None and not 100 <= self.status <= 599:
-            raise ValueError("status must be an HTTP status code")
-        if self.delay_ms < 0:
-            raise ValueError("delayMs must not be negative")
-
-    def matches(self, method: str, path: str) -> bool:
-        return (self.method == "*" or self.method.upper() == method.upper()) and self.path_contains in path
-
-    @property
-    def passes_through(self) -> bool:
-        """A pure delay: nothing about the response changes."""
-        return not self.drop_connection and self.body == "error" and self.status is None
-
-
-class ArmedFault(msgspec.Struct, rename="camel"):
-    fault: Fault
-    remaining: int
+__all__ = ["ArmedFault", "Fault", "FaultInjector", "SandboxConnectionDroppedError"]
 
 
 class SandboxConnectionDroppedError(ConnectionResetError):
     """Raised inside the ASGI app to cut the connection; see the module docstring."""
-
-
-class FaultInjector:
-    """The faults waiting for requests."""
-
-    def __init__(self) -> None:
-        self._armed: list[ArmedFault] = []
-
-    def inject(self, fault: Fault) -> None:
-        self._armed.append(ArmedFault(fault, fault.times))
-
-    def clear(self) -> None:
-        self._armed.clear()
-
-    @property
-    def armed(self) -> list[ArmedFault]:
-        return list(self._armed)
-
-    def take(self, method: str, path: str) -> Fault | None:
-        """The first armed fault matching this request, counting it as used once."""
-        for armed in self._armed:
-            if armed.fault.matches(method, path):
-                armed.remaining -= 1
-                if armed.remaining <= 0:
-                    self._armed.remove(armed)
-                return armed.fault
-        return None
