@@ -9,6 +9,7 @@ business (its error body, its media types): see `app.sandbox.commercetools.fault
 from typing import Literal
 
 import msgspec
+from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
 
 
 class Fault(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename="camel"):
@@ -66,3 +67,56 @@ class FaultInjector:
                     self._armed.remove(armed)
                 return armed.fault
         return None
+
+
+# -- what a fault does to the ASGI exchange (shared; each sandbox picks bodies and media types) -----
+
+
+def header(scope: HTTPScope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope["headers"] if key.lower() == name), None)
+
+
+async def respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]], content_type: bytes | None
+) -> None:
+    all_headers = [*headers, (b"content-length", str(len(body)).encode())]
+    if content_type is not None:
+        all_headers.insert(0, (b"content-type", content_type))
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def respond_truncated(
+    app: ASGIApp, fault: Fault, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
+) -> None:
+    """The real response cut in the middle, ``Content-Length`` adjusted so only parsing fails."""
+    started: list[HTTPResponseStartEvent] = []
+    chunks: list[bytes] = []
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    body = b"".join(chunks)
+    status = fault.status or (started[0]["status"] if started else 200)
+    headers = [
+        (name, value) for name, value in (started[0]["headers"] if started else []) if name.lower() != b"content-length"
+    ]
+    await respond(send, status, body[: len(body) // 2], headers + extra, content_type=None)
+
+
+async def drop_mid_body(send: Send, content_type: bytes, first_bytes: bytes, error: ConnectionResetError) -> None:
+    # The response must have started: an ASGI server answers 500 to an app that fails before that,
+    # while a failure mid-body makes it close the connection, which is what a client should see.
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", content_type), (b"content-length", b"4096")],
+        }
+    )
+    await send({"type": "http.response.body", "body": first_bytes, "more_body": True})
+    raise error

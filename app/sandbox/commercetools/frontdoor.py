@@ -13,22 +13,20 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.sandbox.commercetools.errors import generic_error
 from app.sandbox.commercetools.faults import Fault, SandboxConnectionDroppedError
 from app.sandbox.commercetools.state import RecordedRequest, SandboxState
+from app.sandbox.faults import drop_mid_body, header, respond, respond_truncated
 
 CONTROL_PREFIX: Final = "/__sandbox/"
 CORRELATION_HEADER: Final = b"x-correlation-id"
+JSON: Final = b"application/json; charset=utf-8"
 JUNK_BODY: Final = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>Bad Gateway</h1><p>upstream connect error or disconnect/reset before headers</p></body></html>"
 )
-
-
-def _header(scope: HTTPScope, name: bytes) -> bytes | None:
-    return next((value for key, value in scope["headers"] if key.lower() == name), None)
 
 
 class FrontDoor:
@@ -43,7 +41,7 @@ class FrontDoor:
             await self.app(scope, receive, send)
             return
         http_scope = scope
-        correlation_id = _header(http_scope, CORRELATION_HEADER) or (
+        correlation_id = header(http_scope, CORRELATION_HEADER) or (
             f"projects-{self.state.config.project_key}-{uuid.uuid4()}".encode()
         )
         send = _echo_correlation_id(send, correlation_id)
@@ -59,7 +57,7 @@ class FrontDoor:
                 path=path,
                 query=parse_qsl(http_scope["query_string"].decode("latin-1"), keep_blank_values=True),
                 correlation_id=correlation_id.decode("latin-1"),
-                authorization_present=_header(http_scope, b"authorization") is not None,
+                authorization_present=header(http_scope, b"authorization") is not None,
             )
         )
         if self.state.config.latency_ms:
@@ -75,68 +73,22 @@ class FrontDoor:
             await asyncio.sleep(fault.delay_ms / 1000)
         extra = [(b"retry-after", fault.retry_after.encode())] if fault.retry_after else []
         if fault.drop_connection:
-            await _drop(send)
+            await drop_mid_body(
+                send,
+                JSON,
+                b'{"limit":20,"offset":0,"count":',
+                SandboxConnectionDroppedError("sandbox fault: connection dropped mid-response"),
+            )
         elif fault.body == "junk":
-            await _respond(send, fault.status or 200, JUNK_BODY, extra)
+            await respond(send, fault.status or 200, JUNK_BODY, extra, JSON)
         elif fault.body == "truncated":
-            await self._truncate(fault, scope, receive, send, extra)
+            await respond_truncated(self.app, fault, scope, receive, send, extra)
         elif fault.status is not None:
             error = generic_error(fault.status)
             headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
-            await _respond(send, fault.status, msgspec.json.encode(error.body()), headers + extra)
+            await respond(send, fault.status, msgspec.json.encode(error.body()), headers + extra, JSON)
         else:
             await self.app(scope, receive, send)
-
-    async def _truncate(
-        self, fault: Fault, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
-    ) -> None:
-        started: list[HTTPResponseStartEvent] = []
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                started.append(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        body = b"".join(chunks)
-        cut = body[: len(body) // 2]
-        status = fault.status or (started[0]["status"] if started else 200)
-        headers = [
-            (name, value)
-            for name, value in (started[0]["headers"] if started else [])
-            if name.lower() != b"content-length"
-        ]
-        await _respond(send, status, cut, headers + extra, content_type=None)
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: list[tuple[bytes, bytes]],
-    content_type: bytes | None = b"application/json; charset=utf-8",
-) -> None:
-    all_headers = [*headers, (b"content-length", str(len(body)).encode())]
-    if content_type is not None:
-        all_headers.insert(0, (b"content-type", content_type))
-    await send({"type": "http.response.start", "status": status, "headers": all_headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _drop(send: Send) -> None:
-    # The response must have started: an ASGI server answers 500 to an app that fails before that,
-    # while a failure mid-body makes it close the connection, which is what a client should see.
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", b"4096")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b'{"limit":20,"offset":0,"count":', "more_body": True})
-    raise SandboxConnectionDroppedError("sandbox fault: connection dropped mid-response")
 
 
 def _echo_correlation_id(send: Send, correlation_id: bytes) -> Send:

@@ -16,15 +16,14 @@ from litestar.enums import ScopeType
 from litestar.types import (
     ASGIApp,
     HTTPRequestEvent,
-    HTTPResponseStartEvent,
     HTTPScope,
-    Message,
     Receive,
     ReceiveMessage,
     Scope,
     Send,
 )
 
+from app.sandbox.faults import drop_mid_body, header, respond, respond_truncated
 from app.sandbox.novomind.faults import Fault, NovomindConnectionDroppedError
 from app.sandbox.novomind.state import REDACTED, NovomindSandboxState, RecordedRequest
 from app.sandbox.novomind.wire import ERROR_MEDIA_TYPE, NovomindError, encode, generic_error, negotiate, unauthorized
@@ -40,10 +39,6 @@ JUNK_BODY: Final = (
     b"<body><h1>Proxy Error</h1><p>The proxy server received an invalid response from an upstream server.</p>"
     b"</body></html>"
 )
-
-
-def _header(scope: HTTPScope, name: bytes) -> bytes | None:
-    return next((value for key, value in scope["headers"] if key.lower() == name), None)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -99,7 +94,7 @@ class FrontDoor:
         http_scope: HTTPScope = scope  # type: ignore[assignment]
         path = http_scope["path"]
         if path.startswith(API_ROOT) and path.rstrip("/") not in PUBLIC_PATHS:
-            raw = _header(http_scope, b"authorization")
+            raw = header(http_scope, b"authorization")
             token = bearer_token(raw.decode("latin-1") if raw is not None else None)
             if token is None:
                 await self._send_error(send, unauthorized())
@@ -107,7 +102,7 @@ class FrontDoor:
             if not self.state.tokens.valid(token):
                 await self._send_error(send, unauthorized("Invalid access token: token unknown or expired"))
                 return
-            accept = _header(http_scope, b"accept")
+            accept = header(http_scope, b"accept")
             if negotiate(accept.decode("latin-1") if accept else None, self.state.config.default_version) is None:
                 await self._send_error(send, NovomindError(406, "Could not find acceptable representation"))
                 return
@@ -118,44 +113,27 @@ class FrontDoor:
     ) -> None:
         headers = [(name.lower().encode(), value.encode()) for name, value in error.headers.items()]
         body = encode(self.state.extra_fields.add(error.body()))
-        await _respond(send, error.status, body, headers + (extra or []))
+        await respond(send, error.status, body, headers + (extra or []), ERROR_MEDIA_TYPE.encode())
 
     async def _apply(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
         if fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
         extra = [(b"retry-after", fault.retry_after.encode())] if fault.retry_after else []
         if fault.drop_connection:
-            await _drop(send)
+            await drop_mid_body(
+                send,
+                ERROR_MEDIA_TYPE.encode(),
+                b'[{"id":1,"name":"Ord',
+                NovomindConnectionDroppedError("sandbox fault: connection dropped mid-response"),
+            )
         elif fault.body == "junk":
-            await _respond(send, fault.status or 200, JUNK_BODY, extra)
+            await respond(send, fault.status or 200, JUNK_BODY, extra, ERROR_MEDIA_TYPE.encode())
         elif fault.body == "truncated":
-            await self._truncate(fault, scope, receive, send, extra)
+            await respond_truncated(self._gate, fault, scope, receive, send, extra)
         elif fault.status is not None:
             await self._send_error(send, generic_error(fault.status), extra)
         else:
             await self._gate(scope, receive, send)
-
-    async def _truncate(
-        self, fault: Fault, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]
-    ) -> None:
-        started: list[HTTPResponseStartEvent] = []
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                started.append(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self._gate(scope, receive, capture)
-        body = b"".join(chunks)
-        status = fault.status or (started[0]["status"] if started else 200)
-        headers = [
-            (name, value)
-            for name, value in (started[0]["headers"] if started else [])
-            if name.lower() != b"content-length"
-        ]
-        await _respond(send, status, body[: len(body) // 2], headers + extra, content_type=None)
 
 
 async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
@@ -179,31 +157,3 @@ async def _buffer_body(receive: Receive) -> tuple[bytes, Receive]:
         return replay.pop() if replay else await receive()
 
     return body, replayed
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: list[tuple[bytes, bytes]],
-    content_type: bytes | None = ERROR_MEDIA_TYPE.encode(),
-) -> None:
-    all_headers = [*headers, (b"content-length", str(len(body)).encode())]
-    if content_type is not None:
-        all_headers.insert(0, (b"content-type", content_type))
-    await send({"type": "http.response.start", "status": status, "headers": all_headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _drop(send: Send) -> None:
-    # The response must have started: an ASGI server answers 500 to an app that fails before that,
-    # while a failure mid-body makes it close the connection, which is what a client should see.
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", ERROR_MEDIA_TYPE.encode()), (b"content-length", b"4096")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b'[{"id":1,"name":"Ord', "more_body": True})
-    raise NovomindConnectionDroppedError("sandbox fault: connection dropped mid-response")
