@@ -106,6 +106,21 @@ class NovomindSettings(_Section, frozen=True):
     client_secret: Secret
     username: str
     password: Secret
+    # The OAuth2 token endpoint below base_url (documented path; one endpoint for supervisors and agents).
+    token_path: Annotated[str, msgspec.Meta(pattern=r"^/[^\s?#]*$")] = "/iMail/api/rest/token"  # noqa: S105 - a path
+    # Where the client id and secret go on the token request: an HTTP Basic header (seen in public
+    # client code) or `client_id`/`client_secret` form fields (RFC 6749 allows both).
+    client_auth: Annotated[str, msgspec.Meta(pattern=r"^(basic|form)$")] = "basic"
+    # Media-type versioning: iAGENT answers in the version named here (v2 from 11.0 on, v2 only from 11.6).
+    accept: Annotated[str, msgspec.Meta(pattern=r"^[!-~][ -~]{0,254}$")] = "application/vnd.novomind.iagent-v2+json"
+    # Per HTTP attempt. Each send is one attempt: the push queue retries with backoff.
+    timeout_seconds: PositiveSeconds = 3.0
+    # Refetch the access token this long before it expires (at most half its lifetime).
+    token_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 30
+    # Lifetime assumed when the token response carries no usable `expires_in` (undocumented by novomind).
+    default_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
+    # Request header carrying each write's idempotency key (honoured by the sandbox; iAGENT documents none).
+    idempotency_header: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{1,64}$")] = "Idempotency-Key"
 
 
 def jwks_url_problem(url: str) -> str | None:
@@ -147,7 +162,23 @@ class GatewaySettings(_Section, frozen=True):
     jwt_audience: str = "ct-novomind-gateway"
     data_dir: str = "./data"
     mappings_dir: str = "./mappings"
+    # POST /v1/events/commercetools: `Authorization: Bearer <secret>` (commercetools HTTP destination
+    # with an AuthorizationHeader) and/or an OIDC token (Google Pub/Sub push with authentication).
     events_secret: Secret | None = None
+    events_oidc_audience: str | None = None
+    events_oidc_jwks_url: HttpUrl = "https://www.googleapis.com/oauth2/v3/certs"
+    # Space-separated issuers accepted in the OIDC token's `iss`.
+    events_oidc_issuers: str = "https://accounts.google.com accounts.google.com"
+    # When set, the OIDC token must carry this (verified) `email`: the push subscription's service account.
+    events_oidc_email: str | None = None
+    # The status pusher (in `serve` with the embedded backend, and in `ctnm push`).
+    push_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 64
+    # How long a delivery and its order's lock belong to a worker before another may take over.
+    push_lease_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
+    # Also poll the Messages API (channels and intervals in mappings/push.toml).
+    push_poll: bool = False
+    # `ctnm serve` with the embedded backend runs the pusher in-process (`serve --no-push` turns this off).
+    push_in_process: bool = True
     log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     # Log request/response payloads (redacted by the masking rules, cut to the cap). Off by default:
     # even redacted payloads are more than an operator usually needs.
@@ -161,6 +192,10 @@ class GatewaySettings(_Section, frozen=True):
             raise SettingsError("GATEWAY_JWT_SECRET", "too short (use at least 32 characters for HS256)")
         if self.jwks_url is not None and (problem := jwks_url_problem(self.jwks_url)):
             raise SettingsError("GATEWAY_JWKS_URL", f"malformed ({problem})")
+        if self.events_secret is not None and len(self.events_secret.reveal()) < 16:
+            raise SettingsError("GATEWAY_EVENTS_SECRET", "too short (use at least 16 random characters)")
+        if self.events_oidc_audience is not None and (problem := jwks_url_problem(self.events_oidc_jwks_url)):
+            raise SettingsError("GATEWAY_EVENTS_OIDC_JWKS_URL", f"malformed ({problem})")
 
 
 class Settings(msgspec.Struct, frozen=True):

@@ -5,6 +5,8 @@ Documented (public REST pages): `POST /iMail/api/rest/token` (password grant), `
 `POST /categories/{id}` (only its 404 is documented; the 200 echo is a guess). Simulator-only (no
 public endpoint exists; the real paths are in the customer's API console): `GET /tickets/{id}`,
 `PUT /tickets/{id}/storage`, `POST /processes/{processId}/memos` and everything under `/__sim/`.
+The storage merge and memo creation also honour an `Idempotency-Key` header (simulator-only: a repeat
+of a key with the same method and path answers the first answer again and changes nothing).
 Bearer checks and `Accept` negotiation happen in `frontdoor.FrontDoor`, before any route runs.
 """
 
@@ -23,7 +25,7 @@ from litestar.params import FromPath
 from app.sandbox.novomind.config import NovomindSandboxConfig, SeedTicket
 from app.sandbox.novomind.faults import Fault
 from app.sandbox.novomind.frontdoor import FrontDoor
-from app.sandbox.novomind.state import NovomindSandboxState, RecordedRequest, Ticket
+from app.sandbox.novomind.state import NovomindSandboxState, RecordedRequest, StoredAnswer, Ticket
 from app.sandbox.novomind.wire import (
     ERROR_MEDIA_TYPE,
     NovomindError,
@@ -72,11 +74,41 @@ def _ticket(request: AnyRequest, raw_id: str) -> Ticket:
     return ticket
 
 
-async def _json_body(request: AnyRequest) -> Any:
+def _json(raw: bytes) -> Any:
     try:
-        return msgspec.json.decode(await request.body())
+        return msgspec.json.decode(raw)
     except msgspec.DecodeError:
         raise NovomindError(400, "Malformed JSON request body") from None
+
+
+def _idempotency_key(request: AnyRequest) -> str | None:
+    """Simulator-only: the request's `Idempotency-Key` (or the configured header), if it has one."""
+    name = _state(request).config.idempotency_header
+    key = (request.headers.get(name) or "").strip() if name else ""
+    return key or None
+
+
+def _replayed(request: AnyRequest, key: str | None) -> Response[bytes] | None:
+    """Simulator-only: the first answer again if this key already made this write, else `None`.
+
+    A replayed memo answers 200 rather than 201 (nothing was created). `Idempotent-Replayed: true`
+    marks every replay. Callers check and then write without awaiting in between, so two concurrent
+    requests with one key cannot both write.
+    """
+    if key is None:
+        return None
+    first = _state(request).idempotency.answer(key, request.method, request.url.path)
+    if first is None:
+        return None
+    response = _answer(request, first.body, status=200)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _remember(request: AnyRequest, key: str | None, status: int, body: Any) -> None:
+    if key is not None:
+        answer = StoredAnswer(status=status, body=body)
+        _state(request).idempotency.applied(key, request.method, request.url.path, answer)
 
 
 # -- OAuth2 token endpoint (documented path; body shapes per RFC 6749, an ASSUMPTION) ---------------
@@ -166,29 +198,47 @@ async def get_ticket(request: AnyRequest, ticket_id: FromPath[str]) -> Response[
 
 @put(f"{ROOT}/tickets/{{ticket_id:str}}/storage", status_code=200, include_in_schema=False)
 async def merge_storage(request: AnyRequest, ticket_id: FromPath[str]) -> Response[bytes]:
-    """Simulator-only: merges string keys → string values into the ticket's storage (`StorageHandler`)."""
+    """Simulator-only: merges string keys → string values into the ticket's storage (`StorageHandler`).
+
+    With an `Idempotency-Key` (simulator-only) a repeat answers the first answer and merges nothing.
+    """
+    raw = await request.body()  # the only await: replay check and merge run without yielding
+    key = _idempotency_key(request)
+    if (replay := _replayed(request, key)) is not None:
+        return replay
     ticket = _ticket(request, ticket_id)
-    patch = await _json_body(request)
+    patch = _json(raw)
     if not isinstance(patch, dict):
         raise NovomindError(400, "Storage update must be a JSON object")
     if not all(isinstance(value, str) for value in patch.values()):
         raise NovomindError(400, "Storage values must be strings")
     ticket.storage.update(patch)
-    return _answer(request, ticket.view())
+    view = ticket.view()
+    _remember(request, key, 200, view)
+    return _answer(request, view)
 
 
 @post(f"{ROOT}/processes/{{process_id:str}}/memos", status_code=201, include_in_schema=False)
 async def create_memo(request: AnyRequest, process_id: FromPath[str]) -> Response[bytes]:
-    """Simulator-only: `{"text": "..."}` → 201 `{id, processId, text, created}`."""
+    """Simulator-only: `{"text": "..."}` → 201 `{id, processId, text, created}`.
+
+    With an `Idempotency-Key` (simulator-only) a repeat answers 200 with the first memo and creates none.
+    """
     state = _state(request)
+    raw = await request.body()  # the only await: replay check and creation run without yielding
+    key = _idempotency_key(request)
+    if (replay := _replayed(request, key)) is not None:
+        return replay
     number = _numeric_id(process_id, "Process")
     if not state.process_exists(number):
         raise NovomindError(404, f"Process {process_id} not found")
-    body = await _json_body(request)
+    body = _json(raw)
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise NovomindError(400, "Memo text must be a non-empty string")
-    return _answer(request, state.add_memo(number, text).view(), status=201)
+    view = state.add_memo(number, text).view()
+    _remember(request, key, 201, view)
+    return _answer(request, view, status=201)
 
 
 # -- control routes (simulator-only, no auth, never recorded or faulted) -----------------------------
@@ -252,6 +302,12 @@ async def list_requests(request: AnyRequest) -> Response[bytes]:
     return _control([_recorded(entry) for entry in _state(request).requests])
 
 
+@get("/__sim/effects", include_in_schema=False)
+async def list_effects(request: AnyRequest) -> Response[bytes]:
+    """Simulator-only: `{"<Idempotency-Key>": {"requests": n, "applied": m}}`, to show "re-sent, applied once"."""
+    return _control(_state(request).idempotency.effects())
+
+
 @post("/__sim/reset", status_code=204, include_in_schema=False)
 async def reset(request: AnyRequest) -> None:
     _state(request).reset()
@@ -302,6 +358,7 @@ def create_novomind_sandbox(config: NovomindSandboxConfig | None = None) -> Lite
             list_faults,
             clear_faults,
             list_requests,
+            list_effects,
             reset,
             expire_tokens,
         ],

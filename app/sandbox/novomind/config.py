@@ -134,3 +134,6 @@ class NovomindSandboxConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     extra_field: bool = True
     # The version answered when `Accept` names none (iAGENT >= 11.0 defaults to v2).
     default_version: int = 2
+    # Simulator-only: the request header whose key makes storage merges and memo creation idempotent
+    # (iAGENT documents no such header). `None` switches the feature off.
+    idempotency_header: str | None = "Idempotency-Key"

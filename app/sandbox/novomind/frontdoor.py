@@ -3,9 +3,9 @@
 It wraps Litestar's whole handler rather than sitting in its middleware stack, because route
 middleware never sees requests that match no route: an unknown `/iMail/api/rest/…` path must still
 answer 401 without a token (the whole API root is protected), and faults must fire on the token
-endpoint and on 404s alike. Order per request: record, fault, bearer token (401), `Accept` (406),
-route. Control routes (`/__sim/…`) bypass all of it, so a test can always steer a sandbox it has
-just broken.
+endpoint and on 404s alike. Order per request: record (and count an `Idempotency-Key`, a
+simulator-only feature), fault, bearer token (401), `Accept` (406), route. Control routes
+(`/__sim/…`) bypass all of it, so a test can always steer a sandbox it has just broken.
 """
 
 import asyncio
@@ -83,11 +83,20 @@ class FrontDoor:
                 body=_redact_form(body) if path == TOKEN_PATH else body,
             )
         )
+        if (key := self._idempotency_key(http_scope)) is not None and path.startswith(API_ROOT):
+            self.state.idempotency.received(key)
         fault = self.state.faults.take(method, path)
         if fault is None:
             await self._gate(scope, receive, send)
         else:
             await self._apply(fault, scope, receive, send)
+
+    def _idempotency_key(self, scope: HTTPScope) -> str | None:
+        """Simulator-only: the request's idempotency key, counted for `GET /__sim/effects`."""
+        name = self.state.config.idempotency_header
+        raw = header(scope, name.lower().encode("latin-1")) if name else None
+        key = raw.decode("latin-1").strip() if raw is not None else ""
+        return key or None
 
     async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Bearer token, then `Accept`, for every protected API path (matched by a route or not)."""

@@ -72,6 +72,48 @@ class Memo(msgspec.Struct, frozen=True):
         return {"id": self.id, "processId": self.process_id, "text": self.text, "created": self.created}
 
 
+class StoredAnswer(msgspec.Struct, frozen=True):
+    """The first successful answer to an idempotent write, replayed for repeats of its key."""
+
+    status: int
+    body: Any
+
+
+class IdempotencyLedger:
+    """Simulator-only: what each `Idempotency-Key` asked for and what it changed.
+
+    An answer is stored per (key, method, path), so one key may be used for a storage merge and a
+    memo alike; `requests` counts every request that arrived with the key (repeats, and requests
+    answered with a fault or a 401, included), `applied` the writes the key actually made. Only a
+    successful write is stored: a request that failed changed nothing and may be repeated.
+    """
+
+    def __init__(self) -> None:
+        self._requests: dict[str, int] = {}
+        self._answers: dict[tuple[str, str, str], StoredAnswer] = {}
+
+    def received(self, key: str) -> None:
+        self._requests[key] = self._requests.get(key, 0) + 1
+
+    def answer(self, key: str, method: str, path: str) -> StoredAnswer | None:
+        return self._answers.get((key, method.upper(), path))
+
+    def applied(self, key: str, method: str, path: str, answer: StoredAnswer) -> None:
+        self._answers[(key, method.upper(), path)] = answer
+
+    def effects(self) -> dict[str, dict[str, int]]:
+        """`{key: {"requests": n, "applied": m}}` for every key seen, in the order first seen."""
+        applied: dict[str, int] = {}
+        for key, _, _ in self._answers:
+            applied[key] = applied.get(key, 0) + 1
+        keys = list(self._requests) + [key for key in applied if key not in self._requests]
+        return {key: {"requests": self._requests.get(key, 0), "applied": applied.get(key, 0)} for key in keys}
+
+    def clear(self) -> None:
+        self._requests.clear()
+        self._answers.clear()
+
+
 class TokenStore:
     """Opaque bearer tokens with a lifetime; `expire_all` ends every token issued so far."""
 
@@ -125,6 +167,7 @@ class NovomindSandboxState:
         self.categories: dict[int, SeedCategory] = {category.id: category for category in config.categories}
         self.tickets: dict[int, Ticket] = {}
         self.memos: list[Memo] = []
+        self.idempotency = IdempotencyLedger()
         self._seed_data()
 
     def _seed_data(self) -> None:
@@ -155,11 +198,12 @@ class NovomindSandboxState:
         self.tokens.expire_all()
 
     def reset(self) -> None:
-        """Back to the configured data (seed tickets, no memos); no faults or recorded requests.
+        """Back to the configured data (seed tickets, no memos); no faults, recorded requests or idempotency keys.
 
         Issued tokens stay valid, as in the commercetools sandbox: a gateway under test keeps its token.
         """
         self.faults.clear()
         self.requests.clear()
+        self.idempotency.clear()
         self.extra_fields.reset()
         self._seed_data()
