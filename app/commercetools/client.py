@@ -19,6 +19,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
@@ -27,8 +28,23 @@ import msgspec
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from app.backoff import RETRIABLE_STATUSES, Deadline, RetryPolicy, parse_retry_after
-from app.commercetools.models import CtCustomer, CtErrorResponse, CtOrder, CtPagedCustomers, CtPagedOrders
-from app.commercetools.queries import CUSTOMER_EXPANSIONS, ORDER_EXPANSIONS, OrderQuery, query_params
+from app.commercetools.models import (
+    CtCustomer,
+    CtErrorResponse,
+    CtOrder,
+    CtPagedCustomers,
+    CtPagedOrders,
+    CtPagedRawMessages,
+)
+from app.commercetools.queries import (
+    CUSTOMER_EXPANSIONS,
+    ORDER_EXPANSIONS,
+    MessageQuery,
+    OrderQuery,
+    Predicate,
+    message_query_params,
+    query_params,
+)
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
@@ -42,6 +58,8 @@ _order_decoder = msgspec.json.Decoder(CtOrder)
 _paged_orders_decoder = msgspec.json.Decoder(CtPagedOrders)
 _customer_decoder = msgspec.json.Decoder(CtCustomer)
 _paged_customers_decoder = msgspec.json.Decoder(CtPagedCustomers)
+_paged_raw_messages_decoder = msgspec.json.Decoder(CtPagedRawMessages)
+_raw_decoder = msgspec.json.Decoder(msgspec.Raw)
 _error_decoder = msgspec.json.Decoder(CtErrorResponse)
 D = TypeVar("D")
 
@@ -160,6 +178,38 @@ class CommercetoolsClient:
         template = self._template(store_key, f"/customers?where={query.predicate.name}")
         page = await self._get(template, path, query_params(query), _paged_customers_decoder, "customer page")
         return [] if page is None else page.results
+
+    async def find_order_by_payment(
+        self, payment_id: str, *, expand: Sequence[str] = ORDER_EXPANSIONS
+    ) -> CtOrder | None:
+        """The order whose ``paymentInfo`` references the payment (payment messages name only the payment)."""
+        query = OrderQuery(
+            predicate=Predicate.ORDERS_BY_PAYMENT_ID, variables={"paymentId": payment_id}, limit=1, expand=tuple(expand)
+        )
+        page = await self.query_orders_page(query)
+        return page.results[0] if page.results else None
+
+    async def query_messages(
+        self, *, created_from: datetime, message_types: Sequence[str], limit: int = 500, offset: int = 0
+    ) -> CtPagedRawMessages:
+        """One page of messages of ``message_types`` created at or after ``created_from`` (timezone-aware).
+
+        Sorted by ``createdAt`` then ``id``, without ``total``. Messages stay raw JSON: decode each with
+        ``app.push.messages.decode_message``. A page shorter than ``limit`` is the last one. Raises
+        ``ValueError`` before any request for arguments commercetools would refuse.
+        """
+        if isinstance(message_types, str):
+            raise ValueError("message_types must be a sequence of type names, not one string")
+        query = MessageQuery(created_from=created_from, message_types=tuple(message_types), limit=limit, offset=offset)
+        path = f"{self._scope_path(None)}/messages"
+        template = "/messages?where=MESSAGES_SINCE"
+        page = await self._get(template, path, message_query_params(query), _paged_raw_messages_decoder, "message page")
+        return page if page is not None else CtPagedRawMessages(limit=limit, offset=offset, count=0, results=[])
+
+    async def get_message(self, message_id: str) -> msgspec.Raw | None:
+        """One message as raw JSON (``GET /messages/{id}``, for ``payloadNotIncluded``); ``None`` on 404."""
+        path = f"{self._scope_path(None)}/messages/{quote(message_id, safe='')}"
+        return await self._get("/messages/{id}", path, [], _raw_decoder, "message")
 
     async def ensure_token(self) -> None:
         """Fetch an access token if there is no fresh one; used by readiness checks."""

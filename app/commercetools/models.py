@@ -35,6 +35,7 @@ __all__ = [
     "CtPagedCustomers",
     "CtPagedMessages",
     "CtPagedOrders",
+    "CtPagedRawMessages",
     "CtParcel",
     "CtPayloadNotIncluded",
     "CtPayment",
@@ -449,6 +450,20 @@ class CtMessage(CtStruct, frozen=True):
 
 class CtPagedMessages(CtStruct, frozen=True):
     results: list[CtMessage]
+    limit: int | None = None
+    offset: int | None = None
+    count: int | None = None
+    total: int | None = None
+
+
+class CtPagedRawMessages(CtStruct, frozen=True):
+    """A Messages API page whose messages stay raw JSON, for ``app.push.messages.decode_message``.
+
+    The pusher decodes each message on its own, so one message of an unexpected shape costs that
+    message, not the page. (``CtPagedMessages`` is the typed-envelope page of the fixture checks.)
+    """
+
+    results: list[msgspec.Raw]
     limit: int | None = None
     offset: int | None = None
     count: int | None = None

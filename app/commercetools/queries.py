@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import Enum
+from typing import Final
 
 import msgspec
 
 __all__ = [
     "CUSTOMER_EXPANSIONS",
+    "MESSAGES_SINCE",
+    "MESSAGE_SORT",
     "ORDER_EXPANSIONS",
     "CustomFieldPredicate",
+    "MessageQuery",
     "OrderQuery",
     "Predicate",
+    "message_query_params",
     "query_params",
 ]
 
@@ -36,6 +42,8 @@ class Predicate(Enum):
     # Phone numbers live on addresses in whatever format the shop stored; callers pass renderings
     # of one E.164 number and re-check every hit.
     CUSTOMERS_BY_PHONES = "addresses(phone in :phones or mobile in :phones)"
+    # Payment messages name the payment only; this finds the order it belongs to.
+    ORDERS_BY_PAYMENT_ID = "paymentInfo(payments(id = :paymentId))"
 
     @property
     def variables(self) -> frozenset[str]:
@@ -115,4 +123,46 @@ def query_params(query: OrderQuery) -> list[tuple[str, str]]:
     params += [("sort", s) for s in query.sort]
     params += [("limit", str(query.limit)), ("withTotal", "true" if query.with_total else "false")]
     params += [("expand", e) for e in query.expand]
+    return params
+
+
+# The Messages API poll: messages of the given types created at or after a cursor. ``>=`` rather than
+# ``>`` because several messages can share a millisecond; the poller overlaps windows and dedupes by id.
+MESSAGES_SINCE: Final = "createdAt >= :createdFrom and type in :types"
+# ``id`` breaks ties between messages of the same millisecond, so pages of one window never shuffle.
+MESSAGE_SORT: Final = ("createdAt asc", "id asc")
+MAX_OFFSET: Final = 10_000
+
+
+def _timestamp(moment: datetime) -> str:
+    """commercetools' DateTime format: UTC, milliseconds, ``Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class MessageQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of ``GET /messages`` by the fixed ``MESSAGES_SINCE`` template."""
+
+    created_from: datetime
+    message_types: tuple[str, ...]
+    limit: int = 500
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.created_from.tzinfo is None or self.created_from.utcoffset() is None:
+            raise ValueError("created_from must be timezone-aware")
+        if not self.message_types:
+            raise ValueError("message_types needs at least one type (an empty `in` is a 400 upstream)")
+        if not all(self.message_types):
+            raise ValueError("message_types must be non-empty strings")
+        if not 1 <= self.limit <= 500:
+            raise ValueError("limit must be within 1..500 (commercetools' maximum)")
+        if not 0 <= self.offset <= MAX_OFFSET:
+            raise ValueError(f"offset must be within 0..{MAX_OFFSET} (commercetools' maximum)")
+
+
+def message_query_params(query: MessageQuery) -> list[tuple[str, str]]:
+    params: list[tuple[str, str]] = [("where", MESSAGES_SINCE), ("var.createdFrom", _timestamp(query.created_from))]
+    params += [("var.types", t) for t in query.message_types]
+    params += [("sort", s) for s in MESSAGE_SORT]
+    params += [("limit", str(query.limit)), ("offset", str(query.offset)), ("withTotal", "false")]
     return params

@@ -1,5 +1,6 @@
-"""The sandbox's HTTP surface: the auth server, the read API for the resources the gateway uses, and
-the `/__sandbox/…` control routes.
+"""The sandbox's HTTP surface: the auth server, the read API for the resources the gateway uses (the
+Messages API included), and the `/__sandbox/…` control routes, which also make orders and payments
+change (and emit messages) on request.
 
 Every resource route goes through the same checks in commercetools' order: bearer token (401), project
 key (404), resource and store segment (404), scope (403), then the lookup itself.
@@ -26,6 +27,7 @@ from app.sandbox.commercetools.errors import (
 )
 from app.sandbox.commercetools.faults import Fault
 from app.sandbox.commercetools.frontdoor import FrontDoor
+from app.sandbox.commercetools.messages import find_resource, simulate
 from app.sandbox.commercetools.query import expand, parse_expansions, parse_query, run_query
 from app.sandbox.commercetools.resources import RESOURCES, ResourceSpec
 from app.sandbox.commercetools.seed import build_dataset
@@ -190,6 +192,29 @@ async def expire_tokens(request: AnyRequest) -> None:
     _sandbox(request).expire_all_tokens()
 
 
+async def _simulate(request: AnyRequest, resource: str, identifier: str) -> Response[bytes]:
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        raise invalid_input("The body must be JSON: a list of message payloads.") from None
+    sandbox = _sandbox(request)
+    spec = RESOURCES[resource]
+    target = find_resource(sandbox.dataset, spec.type_id, identifier, spec.identifiers)
+    return _json(simulate(sandbox.dataset, sandbox.message_clock, spec.type_id, target, body), status=201)
+
+
+@post("/__sandbox/orders/{identifier:str}/messages", status_code=201, include_in_schema=False)
+async def simulate_order_messages(request: AnyRequest, identifier: FromPath[str]) -> Response[bytes]:
+    """Change an order (by id or `order-number=…`) as the payloads say; answer the messages stored."""
+    return await _simulate(request, "orders", identifier)
+
+
+@post("/__sandbox/payments/{identifier:str}/messages", status_code=201, include_in_schema=False)
+async def simulate_payment_messages(request: AnyRequest, identifier: FromPath[str]) -> Response[bytes]:
+    """Change a payment (by id or `key=…`) as the payloads say; answer the messages stored."""
+    return await _simulate(request, "payments", identifier)
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 
@@ -230,6 +255,8 @@ def create_commercetools_sandbox(config: SandboxConfig | None = None) -> Litesta
             list_requests,
             reset,
             expire_tokens,
+            simulate_order_messages,
+            simulate_payment_messages,
         ],
         exception_handlers={
             CommercetoolsError: _handle_commercetools_error,

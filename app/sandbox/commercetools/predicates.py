@@ -10,7 +10,9 @@ Supported, as commercetools documents it:
   an array matches when any element matches, at every level.
 
 String compares are exact and case-sensitive (commercetools compares `customerEmail` exactly; a gateway
-that wants case-insensitive email lookups has to normalise itself).
+that wants case-insensitive email lookups has to normalise itself). Timestamps (`createdAt >= "…"`) are
+compared as instants, so `"2026-06-01T00:00:00Z"` and `"2026-06-01T00:00:00.000Z"` are the same moment
+and an offset such as `+02:00` counts; a timestamp without offset is read as UTC.
 
 Knowing deviations: field names are not validated against the resource schema (commercetools answers
 400 for unknown fields, the sandbox simply finds nothing), literal types are not checked against field
@@ -19,7 +21,9 @@ not implemented (they are a syntax error here).
 """
 
 import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import msgspec
@@ -473,12 +477,38 @@ def _coerce(expected: Value, actual: object) -> object:
     return text
 
 
+_TIMESTAMP: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _instant(text: str) -> datetime | None:
+    if not _TIMESTAMP.match(text):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _instants(actual: object, expected: object) -> tuple[datetime, datetime] | None:
+    """Both sides as instants when both are ISO-8601 timestamps, else None."""
+    if not (isinstance(actual, str) and isinstance(expected, str)):
+        return None
+    left, right = _instant(actual), _instant(expected)
+    return None if left is None or right is None else (left, right)
+
+
 def _same(actual: object, expected: object) -> bool:
     if isinstance(actual, bool) or isinstance(expected, bool):
         return isinstance(actual, bool) and isinstance(expected, bool) and actual is expected
     if _is_number(actual) and _is_number(expected):
         return actual == expected
-    return isinstance(actual, str) and isinstance(expected, str) and actual == expected
+    if not (isinstance(actual, str) and isinstance(expected, str)):
+        return False
+    if actual == expected:
+        return True
+    instants = _instants(actual, expected)
+    return instants is not None and instants[0] == instants[1]
 
 
 _ORDERINGS: Final[dict[str, Callable[[Any, Any], bool]]] = {
@@ -490,7 +520,9 @@ _ORDERINGS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 
 
 def _ordered(actual: object, op: str, expected: object) -> bool:
-    # ISO-8601 timestamps in one fixed format order correctly as text, so dates need no parsing.
+    instants = _instants(actual, expected)
+    if instants is not None:
+        return _ORDERINGS[op](*instants)
     comparable = (_is_number(actual) and _is_number(expected)) or (
         isinstance(actual, str) and isinstance(expected, str)
     )

@@ -51,4 +51,7 @@ RESOURCES: Final[dict[str, ResourceSpec]] = {
     "discount-codes": ResourceSpec(
         "discount-code", ScopeFamily("view_discount_codes", "manage_discount_codes"), {"key=": "key"}
     ),
+    # commercetools secures both message endpoints with `view_messages` alone (messages.raml); there is
+    # no `manage_messages` scope, so `manage_project` is the only other scope that opens them.
+    "messages": ResourceSpec("message", ScopeFamily("view_messages", "manage_project"), {}),
 }

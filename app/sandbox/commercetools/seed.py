@@ -1702,5 +1702,6 @@ def build_dataset(seed: int, project_key: str) -> Dataset:
             "customer": seeder.customers,
             "payment": seeder.payments,
             "order": seeder.orders,
+            "message": [],
         },
     )

@@ -1,11 +1,15 @@
 """What one running sandbox knows: its data, its tokens, the faults waiting, the requests it saw."""
 
+from collections.abc import Callable
+from datetime import datetime
+
 import msgspec
 
 from app.sandbox.commercetools.auth import TokenStore
 from app.sandbox.commercetools.config import SandboxConfig
 from app.sandbox.commercetools.dataset import Dataset
 from app.sandbox.commercetools.faults import FaultInjector
+from app.sandbox.commercetools.messages import MessageClock
 
 
 class RecordedRequest(msgspec.Struct, frozen=True, rename="camel"):
@@ -21,9 +25,11 @@ class RecordedRequest(msgspec.Struct, frozen=True, rename="camel"):
 class SandboxState:
     """Reachable as `app.state.sandbox`; tests steer the sandbox through it or through `/__sandbox/…`."""
 
-    def __init__(self, config: SandboxConfig, dataset: Dataset) -> None:
+    def __init__(self, config: SandboxConfig, dataset: Dataset, *, now: Callable[[], datetime] | None = None) -> None:
         self.config = config
         self.dataset = dataset
+        # Timestamps of simulated messages; strictly increasing for the sandbox's lifetime, resets included.
+        self.message_clock = MessageClock(now)
         self.faults = FaultInjector()
         self.requests: list[RecordedRequest] = []
         self.tokens = TokenStore(config, (store["key"] for store in dataset.stores.values()))
@@ -33,6 +39,10 @@ class SandboxState:
         self.tokens.expire_all()
 
     def reset(self) -> None:
-        """Forget faults and recorded requests (tokens and data stay)."""
+        """Forget faults, recorded requests and simulated changes: the data is the seeded data again.
+
+        Tokens stay valid.
+        """
         self.faults.clear()
         self.requests.clear()
+        self.dataset.restore()
