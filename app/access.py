@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import re
 import time
@@ -42,9 +43,11 @@ __all__ = [
     "SCOPES",
     "Caller",
     "CallerAuthenticator",
+    "EventSenderAuthenticator",
     "TokenAuthenticator",
     "TokenVerifier",
     "build_authenticator",
+    "build_event_sender_authenticator",
     "mint_token",
 ]
 
@@ -318,3 +321,88 @@ def build_authenticator(
         else None
     )
     return TokenAuthenticator(issuer=gateway.jwt_issuer, audience=gateway.jwt_audience, secret=secret, jwks=jwks)
+
+
+# -- who may deliver commercetools events ----------------------------------------------------------
+
+
+class EventSenderAuthenticator:
+    """``POST /v1/events/commercetools``: the shared secret, or an OIDC ID token from the push service.
+
+    The secret is what a commercetools HTTP destination sends (``AuthorizationHeader``); the OIDC token
+    is what an authenticated Google Pub/Sub push subscription sends: RS256, signed by a key of the
+    configured JWKS, with the configured audience, an accepted issuer and, when configured, the
+    subscription's service-account ``email`` (verified). Either configured way is accepted.
+    """
+
+    def __init__(
+        self,
+        *,
+        secret: str | None,
+        oidc_audience: str | None = None,
+        oidc_issuers: Iterable[str] = (),
+        oidc_email: str | None = None,
+        jwks: JwksKeys | None = None,
+        leeway_seconds: int = DEFAULT_LEEWAY_SECONDS,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self._secret = secret.encode() if secret is not None else None
+        self._audience = oidc_audience or ""
+        self._issuers = frozenset(oidc_issuers)
+        self._email = oidc_email
+        self._jwks = jwks if oidc_audience is not None else None
+        self._leeway = leeway_seconds
+        self._now = now
+
+    @property
+    def configured(self) -> bool:
+        return self._secret is not None or self._jwks is not None
+
+    async def authenticate(self, token: str) -> str:
+        """The sender's name for logs (``secret`` or ``oidc``); raises ``AuthenticationError``."""
+        if self._secret is not None and hmac.compare_digest(token.encode(), self._secret):
+            return "secret"
+        if self._jwks is None:
+            raise _rejected("unknown sender")
+        header = _header(token)
+        if header["alg"] != "RS256":
+            raise _rejected("algorithm not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise _rejected("no key id")
+        key = await self._jwks.key_for(kid, "RS256")
+        try:
+            claims = jwt.decode(token, key, registry=_REGISTRIES["RS256"]).claims
+            jwt.JWTClaimsRegistry(
+                now=int(self._now()),
+                leeway=self._leeway,
+                iss={"essential": True, "values": sorted(self._issuers)},
+                aud={"essential": True, "value": self._audience},
+                exp={"essential": True},
+            ).validate(claims)
+        except (JoseError, ValueError, TypeError) as exc:
+            raise _rejected(type(exc).__name__) from None
+        if self._email is not None and (claims.get("email") != self._email or claims.get("email_verified") is not True):
+            raise _rejected("not the configured sender")
+        return "oidc"
+
+
+def build_event_sender_authenticator(
+    gateway: GatewaySettings, *, jwks_transport: httpx.AsyncBaseTransport | None = None
+) -> EventSenderAuthenticator:
+    jwks = (
+        JwksKeys(
+            gateway.events_oidc_jwks_url,
+            transport=jwks_transport,
+            min_refetch_interval=gateway.jwks_min_refetch_seconds,
+        )
+        if gateway.events_oidc_audience is not None
+        else None
+    )
+    return EventSenderAuthenticator(
+        secret=gateway.events_secret.reveal() if gateway.events_secret is not None else None,
+        oidc_audience=gateway.events_oidc_audience,
+        oidc_issuers=gateway.events_oidc_issuers.split(),
+        oidc_email=gateway.events_oidc_email,
+        jwks=jwks,
+    )

@@ -7,9 +7,10 @@ read from the environment only by :func:`app_from_env`, which uvicorn calls as a
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -20,9 +21,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app.access import build_authenticator
+from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
 from app.api.customers import CustomerController, LookupController
+from app.api.dead_letters import DeadLetterController
+from app.api.events import EventsController
 from app.api.health import HealthController
 from app.api.links import LinkController
 from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
@@ -38,12 +41,16 @@ from app.mapping.loader import Mappings, load_mappings
 from app.mapping.rules import ViewRules
 from app.masking import Masker
 from app.masking.redaction import PayloadLog, Redactor
+from app.novomind.client import NovomindClient
 from app.observability import configure_logging
+from app.push.dead_letters import DeadLetterService
+from app.push.runtime import PushRuntime
+from app.push.worker import Outcome
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
-from app.storage.ports import AuditLog, Storage
+from app.storage.ports import AuditLog, Delivery, EventQueue, Storage
 
-__all__ = ["API_VERSION", "Services", "app_from_env", "create_app", "openapi_config"]
+__all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
 
 API_VERSION = "0.1.0"
 MAX_BODY_BYTES = 16 * 1024
@@ -53,6 +60,8 @@ _CONTROLLERS = (
     LookupController,
     LinkController,
     AuditController,
+    EventsController,
+    DeadLetterController,
     HealthController,
 )
 
@@ -73,7 +82,12 @@ def openapi_config() -> OpenAPIConfig:
                     scheme="bearer",
                     bearer_format="JWT",
                     description='Caller token: iss, aud, exp, sub, scope (space-separated), stores (keys or ["*"])',
-                )
+                ),
+                "EventSender": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="GATEWAY_EVENTS_SECRET, or an OIDC ID token of the configured push service",
+                ),
             }
         ),
     )
@@ -111,6 +125,49 @@ def _audit(services: NamedDependency[Services]) -> AuditLog:
     return services.storage.audit
 
 
+def _queue(services: NamedDependency[Services]) -> EventQueue:
+    return services.storage.queue
+
+
+def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
+    return DeadLetterService(services.storage.queue)
+
+
+def build_pusher(
+    settings: Settings,
+    mappings: Mappings,
+    storage: Storage,
+    stack: AsyncExitStack,
+    *,
+    workers: int = 1,
+    poll: bool | None = None,
+    commercetools: CommercetoolsClient | None = None,
+    commercetools_transport: httpx.AsyncBaseTransport | None = None,
+    novomind_transport: httpx.AsyncBaseTransport | None = None,
+    observe: Callable[[Delivery, Outcome, int], None] | None = None,
+) -> PushRuntime:
+    """The status pusher for this process; the clients it opens are closed by ``stack``."""
+    if settings.novomind is None:
+        raise ValueError("NOVOMIND_BASE_URL and the other NOVOMIND_* settings are required to push")
+    if commercetools is None:
+        commercetools = CommercetoolsClient(settings.commercetools, transport=commercetools_transport)
+        stack.push_async_callback(commercetools.aclose)
+    novomind = NovomindClient(settings.novomind, transport=novomind_transport)
+    stack.push_async_callback(novomind.aclose)
+    return PushRuntime(
+        storage=storage,
+        mappings=mappings,
+        orders=commercetools,
+        messages=commercetools,
+        tickets=novomind,
+        workers=workers,
+        poll=settings.gateway.push_poll if poll is None else poll,
+        batch_size=settings.gateway.push_batch_size,
+        lease_seconds=settings.gateway.push_lease_seconds,
+        observe=observe,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -118,9 +175,15 @@ def create_app(
     jwks_transport: httpx.AsyncBaseTransport | None = None,
     mappings: Mappings | None = None,
     storage: Storage | None = None,
+    novomind_transport: httpx.AsyncBaseTransport | None = None,
+    push: bool | None = None,
 ) -> Litestar:
     """The gateway, wired from ``settings``. A ``storage`` passed in stays open after shutdown (its
-    owner closes it); otherwise the backend the settings choose is opened at start-up."""
+    owner closes it); otherwise the backend the settings choose is opened at start-up.
+
+    ``push``: run the status pusher in this process. By default it runs when novomind is configured,
+    the backend is the embedded one and ``GATEWAY_PUSH_IN_PROCESS`` is on; with Redis, run
+    ``ctnm push`` workers instead (they scale apart from the API)."""
     mappings = mappings or load_mappings(Path(settings.gateway.mappings_dir))
     authenticator = build_authenticator(settings.gateway, jwks_transport=jwks_transport)
     rules = ViewRules.from_mappings(mappings)
@@ -134,6 +197,7 @@ def create_app(
     )
     reader = ScopedReader(commercetools)
     masker = Masker(mappings.masking, rules.order_fields, rules.customer_fields)
+    senders = build_event_sender_authenticator(settings.gateway, jwks_transport=jwks_transport)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -141,12 +205,31 @@ def create_app(
         links = LinkService(reader, store.links, mappings.links)
         lookup = LookupService(reader, rules, links, masker, store.audit, payloads)
         app.state.services = Services(reader, store, lookup, links)
-        try:
-            yield
-        finally:
-            await commercetools.aclose()
-            if storage is None:
-                await store.aclose()
+        run_pusher = (
+            push
+            if push is not None
+            else (settings.gateway.push_in_process and settings.novomind is not None and store.backend == "sqlite")
+        )
+        stop = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            if run_pusher:
+                pusher = build_pusher(
+                    settings, mappings, store, stack, commercetools=commercetools, novomind_transport=novomind_transport
+                )
+                task = asyncio.create_task(pusher.run(stop))
+
+                async def stop_pusher() -> None:
+                    stop.set()
+                    await task
+
+                stack.push_async_callback(stop_pusher)
+            try:
+                yield
+            finally:
+                await stack.aclose()
+                await commercetools.aclose()
+                if storage is None:
+                    await store.aclose()
 
     app = Litestar(
         route_handlers=list(_CONTROLLERS),
@@ -156,6 +239,9 @@ def create_app(
             "lookup": Provide(_lookup, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
+            "queue": Provide(_queue, sync_to_thread=False),
+            "dead_letters": Provide(_dead_letters, sync_to_thread=False),
+            "senders": Provide(lambda: senders, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
         middleware=[CorrelationMiddleware(), ControlCharacterGuard()],

@@ -1,6 +1,9 @@
 """``ctnm``: the gateway's command line (also ``python -m app``).
 
-    ctnm serve [--host --port --workers]   run the gateway (settings from the environment)
+    ctnm serve [--host --port --workers --no-push]  run the gateway (settings from the environment);
+                                           with the embedded backend it also runs the status pusher
+    ctnm push [--workers N --poll]         status-push workers (several processes may share one queue)
+    ctnm dlq list|show|replay              the pusher's dead letters
     ctnm demo [--port --latency-ms]        gateway + built-in commercetools sandbox, seeded data
     ctnm token [--scope --stores --ttl]    mint a development caller token (GATEWAY_JWT_SECRET)
     ctnm openapi [--output | --check]      write or verify the committed OpenAPI document
@@ -22,6 +25,7 @@ from pathlib import Path
 from app.errors import GatewayError
 from app.mapping.loader import MappingError, load_mappings
 from app.operations import add_audit_parser, add_links_parser
+from app.push.command import add_dlq_parser
 from app.settings import SettingsError, load_gateway_settings, load_settings
 
 __all__ = ["main"]
@@ -43,6 +47,9 @@ def _serve(args: argparse.Namespace) -> int:
         load_mappings(Path(settings.gateway.mappings_dir))
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
+    if args.no_push:
+        # Read by app_from_env in each uvicorn worker process.
+        os.environ["GATEWAY_PUSH_IN_PROCESS"] = "false"
     uvicorn.run(
         "app.asgi:app_from_env",
         factory=True,
@@ -53,6 +60,29 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
     )
     return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from app.push.command import run_push
+
+    try:
+        return asyncio.run(run_push(os.environ, workers=args.workers, poll=args.poll))
+    except (SettingsError, MappingError, ValueError) as exc:
+        return _fail(str(exc))
+    except GatewayError as exc:
+        return _fail(exc.detail)
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from app.push.command import run_dlq_command
+    from app.settings import load_storage_settings
+
+    try:
+        return asyncio.run(run_dlq_command(args, load_storage_settings(os.environ)))
+    except SettingsError as exc:
+        return _fail(str(exc))
+    except GatewayError as exc:
+        return _fail(exc.detail)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -132,7 +162,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-push", action="store_true", help="do not run the status pusher in this process")
     serve.set_defaults(run=_serve)
+
+    push = commands.add_parser("push", help="run status-push workers until SIGINT/SIGTERM")
+    push.add_argument("--workers", type=int, default=1, help="workers in this process (each one consumer)")
+    push.add_argument("--poll", action="store_true", default=None, help="also poll the Messages API")
+    push.set_defaults(run=_push)
+
+    add_dlq_parser(commands).set_defaults(run=_dlq)
 
     demo = commands.add_parser("demo", help="gateway + built-in commercetools sandbox with seeded data")
     demo.add_argument("--host", default="127.0.0.1", help="loopback only by default")

@@ -1,8 +1,9 @@
-"""``ctnm demo``: the gateway and the built-in commercetools sandbox, on loopback, until Ctrl-C.
+"""``ctnm demo``: the gateway, the built-in commercetools and novomind sandboxes, on loopback, until Ctrl-C.
 
-The gateway talks to the sandbox over real HTTP exactly as it would to commercetools, with
-settings built here instead of read from the environment (only ``GATEWAY_JWT_SECRET`` is taken
-from it when set, so tokens minted with ``ctnm token`` keep working across demo restarts).
+The gateway talks to both sandboxes over real HTTP exactly as it would to commercetools and iAGENT,
+with settings built here instead of read from the environment (only ``GATEWAY_JWT_SECRET`` is taken
+from it when set, so tokens minted with ``ctnm token`` keep working across demo restarts). The status
+pusher runs in the gateway process on the embedded backend, as ``ctnm serve`` runs it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from app.mapping.loader import load_mappings
 from app.observability import configure_logging
 from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
 from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, DEMO_TICKET_ID, JP_ORDER_NUMBER, US_ORDER_NUMBER
-from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
+from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
+from app.settings import CommercetoolsSettings, GatewaySettings, NovomindSettings, Secret, Settings
 
 __all__ = ["bind_loopback", "demo_settings", "run_demo"]
 
@@ -51,8 +53,17 @@ def bind_loopback(host: str, port: int) -> socket.socket:
 
 
 def demo_settings(
-    sandbox_url: str, sandbox: SandboxConfig, jwt_secret: str, mappings_dir: Path, data_dir: Path
+    sandbox_url: str,
+    sandbox: SandboxConfig,
+    jwt_secret: str,
+    mappings_dir: Path,
+    data_dir: Path,
+    *,
+    novomind_url: str | None = None,
+    novomind: NovomindSandboxConfig | None = None,
+    events_secret: str | None = None,
 ) -> Settings:
+    novomind = novomind or NovomindSandboxConfig()
     return Settings(
         commercetools=CommercetoolsSettings(
             project_key=sandbox.project_key,
@@ -61,7 +72,21 @@ def demo_settings(
             auth_url=sandbox_url,
             api_url=sandbox_url,
         ),
-        gateway=GatewaySettings(jwt_secret=Secret(jwt_secret), mappings_dir=str(mappings_dir), data_dir=str(data_dir)),
+        gateway=GatewaySettings(
+            jwt_secret=Secret(jwt_secret),
+            mappings_dir=str(mappings_dir),
+            data_dir=str(data_dir),
+            events_secret=Secret(events_secret) if events_secret else None,
+        ),
+        novomind=None
+        if novomind_url is None
+        else NovomindSettings(
+            base_url=novomind_url,
+            client_id=novomind.client_id,
+            client_secret=Secret(novomind.client_secret),
+            username=novomind.username,
+            password=Secret(novomind.password),
+        ),
     )
 
 
@@ -86,17 +111,32 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
     sandbox_config = SandboxConfig(latency_ms=latency_ms)
     sandbox_sock = bind_loopback("127.0.0.1", 0)
     sandbox_url = f"http://127.0.0.1:{sandbox_sock.getsockname()[1]}"
+    novomind_sock = bind_loopback("127.0.0.1", 0)
+    novomind_url = f"http://127.0.0.1:{novomind_sock.getsockname()[1]}"
     gateway_sock = bind_loopback(host, port)
     gateway_url = f"http://{host}:{gateway_sock.getsockname()[1]}"
 
-    # The demo's links live only as long as the demo: a throwaway embedded store.
+    # The demo's links and queue live only as long as the demo: a throwaway embedded store.
     data_dir = Path(tempfile.mkdtemp(prefix="ctnm-demo-"))
-    settings = demo_settings(sandbox_url, sandbox_config, jwt_secret, mappings_dir, data_dir)
+    events_secret = secrets.token_urlsafe(24)
+    novomind_config = NovomindSandboxConfig()
+    settings = demo_settings(
+        sandbox_url,
+        sandbox_config,
+        jwt_secret,
+        mappings_dir,
+        data_dir,
+        novomind_url=novomind_url,
+        novomind=novomind_config,
+        events_secret=events_secret,
+    )
     sandbox_server = _server(create_commercetools_sandbox(sandbox_config))
+    novomind_server = _server(create_novomind_sandbox(novomind_config))
     gateway_server = _server(create_app(settings))
+    servers = (sandbox_server, novomind_server, gateway_server)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _stop, sandbox_server, gateway_server)
+        loop.add_signal_handler(sig, _stop, *servers)
 
     def token(stores: list[str], *extra_scopes: str) -> str:
         return mint_token(
@@ -112,9 +152,10 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
     every_store = token(["*"])
     tasks = [
         asyncio.create_task(sandbox_server.serve(sockets=[sandbox_sock])),
+        asyncio.create_task(novomind_server.serve(sockets=[novomind_sock])),
         asyncio.create_task(gateway_server.serve(sockets=[gateway_sock])),
     ]
-    while not (sandbox_server.started and gateway_server.started):
+    while not all(server.started for server in servers):
         if any(t.done() for t in tasks):
             break
         await asyncio.sleep(0.02)
@@ -123,6 +164,7 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
 commercetools <-> novomind gateway demo
   gateway   {gateway_url}   (API docs: {gateway_url}/schema/swagger)
   sandbox   {sandbox_url}   (commercetools project "{sandbox_config.project_key}", seeded data)
+  novomind  {novomind_url}   (iAGENT sandbox; tickets and memos: {novomind_url}/__sim/tickets, /__sim/memos)
 
 An order from the German store, rendered for de-DE:
   curl -s -H "Authorization: Bearer {every_store}" {gateway_url}/v1/orders/{DEMO_ORDER_NUMBER}
@@ -138,6 +180,16 @@ A token limited to the German store (other stores' orders answer 404):
 Personal data is masked for these tokens. One with pii:read sees it (each such answer is audited,
 see {gateway_url}/v1/audit with a token holding audit:read):
   {token(["*"], "pii:read", "audit:read")}
+
+Status push: ship {DEMO_ORDER_NUMBER} in the commercetools sandbox and deliver its message as a
+subscription would; ticket {DEMO_TICKET_ID.removeprefix("T-")} then holds the new state and a German memo:
+  curl -s -X POST -d '[{{"type": "OrderShipmentStateChanged", "shipmentState": "Delivered"}}]' \\
+       {sandbox_url}/__sandbox/orders/order-number={DEMO_ORDER_NUMBER}/messages \\
+    | python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)[0]))' \\
+    | curl -s -X POST -H "Authorization: Bearer {events_secret}" --data-binary @- \\
+       {gateway_url}/v1/events/commercetools
+  curl -s {novomind_url}/__sim/memos
+Dead letters (scope push:admin): {gateway_url}/v1/dead-letters
 
 Press Ctrl-C to stop.""",
         flush=True,

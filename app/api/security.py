@@ -1,7 +1,8 @@
 """Caller authentication and authorization: one guard for every route.
 
 Each route declares what it needs in ``opt``: ``{"scope": "orders:read"}`` (or a tuple of scopes,
-all required), or ``{"public": True}`` for health and schema routes. A route with neither is refused at start-up
+all required), ``{"public": True}`` for health and schema routes, or ``{"sender": True}`` for the
+event receiver, which authenticates commercetools (not a caller) itself. A route with neither is refused at start-up
 (see ``check_routes_declare_access``), so forgetting the declaration can never open a route.
 """
 
@@ -26,7 +27,7 @@ class AccessGuard:
         self._authenticator = authenticator
 
     async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-        if handler.opt.get("public"):
+        if handler.opt.get("public") or handler.opt.get("sender"):
             return
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -55,7 +56,7 @@ def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> Caller:
 def check_routes_declare_access(controllers: Iterable[type[Controller]]) -> None:
     for controller in controllers:
         for name, member in vars(controller).items():
-            if not isinstance(member, HTTPRouteHandler) or member.opt.get("public"):
+            if not isinstance(member, HTTPRouteHandler) or member.opt.get("public") or member.opt.get("sender"):
                 continue
             declared = _declared(member.opt.get("scope"))
             if not declared or not set(declared) <= SCOPES:

@@ -9,7 +9,15 @@ from typing import Any, TypeVar
 import msgspec
 import msgspec.inspect as mi
 
-from app.mapping.schema import CarriersFile, CustomFieldsFile, LinkKindRule, LinksFile, MarketsFile, MaskingFile
+from app.mapping.schema import (
+    CarriersFile,
+    CustomFieldsFile,
+    LinkKindRule,
+    LinksFile,
+    MarketsFile,
+    MaskingFile,
+    PushFile,
+)
 
 __all__ = ["FILES", "MappingError", "Mappings", "load_mappings"]
 
@@ -28,6 +36,8 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
     links: LinksFile = msgspec.field(
         default_factory=lambda: LinksFile(kinds={"ticket": LinkKindRule(pattern=r"[0-9]{1,19}")})
     )
+    push: PushFile | None = None
+    """``None`` only for a Mappings built in code without a push target (the pusher then refuses to start)."""
 
 
 # File name -> (Mappings field, Struct). Every file is required: an absent file is more likely a
@@ -38,6 +48,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "custom-fields.toml": ("custom_fields", CustomFieldsFile),
     "links.toml": ("links", LinksFile),
     "masking.toml": ("masking", MaskingFile),
+    "push.toml": ("push", PushFile),
 }
 
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")

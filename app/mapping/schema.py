@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from babel import Locale, UnknownLocaleError
 
 __all__ = [
+    "STATUS_TEXT_KINDS",
+    "TEMPLATE_VARIABLES",
     "AutoLinkRules",
     "CarrierRule",
     "CarriersFile",
@@ -25,6 +27,11 @@ __all__ = [
     "MarketsFile",
     "MaskingFile",
     "MaskingRule",
+    "PollChannel",
+    "PollRules",
+    "PushFile",
+    "PushWrite",
+    "RetryRules",
 ]
 
 
@@ -182,3 +189,179 @@ class MaskingFile(MappingStruct, frozen=True):
 
     def rule_for(self, store_key: str | None) -> MaskingRule:
         return self.stores.get(store_key, self.default) if store_key else self.default
+
+
+# -- push.toml --------------------------------------------------------------------------------------
+
+TEMPLATE_VARIABLES: frozenset[str] = frozenset(
+    {
+        "messageId",
+        "occurredAt",
+        "changeKind",
+        "orderId",
+        "orderNumber",
+        "ticketId",
+        "processId",
+        "statusText",
+        "orderState",
+        "oldOrderState",
+        "shipmentState",
+        "paymentState",
+        "workflowState",
+        "lineItemId",
+        "quantity",
+        "deliveryId",
+        "itemCount",
+        "parcelId",
+        "trackingId",
+        "carrier",
+        "trackingUrl",
+        "returnTrackingId",
+        "returnItemId",
+        "returnShipmentState",
+        "refundAmount",
+        "transactionId",
+        "transactionState",
+    }
+)
+"""What a path, body or status text may refer to as ``{name}``; each change fills the ones it knows."""
+
+STATUS_TEXT_KINDS: frozenset[str] = frozenset(
+    {
+        "order-state",
+        "shipment-state",
+        "payment-state",
+        "workflow-state",
+        "line-item-state",
+        "delivery",
+        "delivery-removed",
+        "parcel",
+        "return",
+        "returns-replaced",
+        "return-shipment-state",
+        "refund",
+        "transaction-state",
+        "order-placed",
+        "order-removed",
+        "snapshot",
+    }
+)
+"""The keys of ``[texts.<locale>]``: one per kind of status change (``snapshot``: the order re-read)."""
+
+_STATE_KEYED = frozenset(
+    {"order-state", "shipment-state", "payment-state", "workflow-state", "return-shipment-state", "transaction-state"}
+)
+
+BodyTemplate = dict[str, Any]
+"""Nested tables whose leaves are template strings (checked by ``_check_body``)."""
+
+
+def _check_template(text: str, where: str) -> None:
+    if text.count("{") != text.count("}"):
+        raise ValueError(f"{where}: unbalanced braces in {text!r}")
+    unknown = sorted(set(_TEMPLATE_FIELD.findall(text)) - TEMPLATE_VARIABLES)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown placeholder {{{unknown[0]}}} (known: {', '.join(sorted(TEMPLATE_VARIABLES))})"
+        )
+
+
+def _check_body(body: BodyTemplate, where: str) -> None:
+    for key, value in body.items():
+        if isinstance(value, dict):
+            _check_body(value, f"{where}.{key}")
+        elif isinstance(value, str):
+            _check_template(value, f"{where}.{key}")
+        else:
+            raise ValueError(f"{where}.{key}: must be a text (placeholders allowed) or a table")
+
+
+class PushWrite(MappingStruct, frozen=True):
+    """One request a status change makes to each linked ticket (``[writes.<name>]``, in file order)."""
+
+    method: Literal["PUT", "POST", "PATCH"]
+    path: str
+    """Relative to ``NOVOMIND_BASE_URL``; ``{ticketId}``/``{processId}`` are URL-encoded when filled."""
+    body: BodyTemplate
+    """JSON body; each string may hold placeholders. An entry whose placeholders this change does not
+    know is left out, and a write whose body ends up empty is not sent (so a memo needs a text)."""
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/") or "//" in self.path or "?" in self.path:
+            raise ValueError("path must start with / and hold neither // nor a query string")
+        _check_template(self.path, "path")
+        _check_body(self.body, "body")
+
+
+class PollChannel(MappingStruct, frozen=True):
+    """One schedule of the Messages API poller: these message types, this often."""
+
+    message_types: tuple[str, ...]
+    interval_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not self.message_types:
+            raise ValueError("message-types needs at least one commercetools message type")
+        if not all(re.fullmatch(r"[A-Z][A-Za-z]{1,99}", t) for t in self.message_types):
+            raise ValueError("message-types must be commercetools message type names such as 'OrderStateChanged'")
+        if not 1 <= self.interval_seconds <= 86_400:
+            raise ValueError("interval-seconds must be between 1 and 86400")
+
+
+class PollRules(MappingStruct, frozen=True):
+    overlap_seconds: float = 120.0
+    """Each poll re-reads this far behind the cursor: commercetools may make a message visible after
+    later ones. Messages seen twice are dropped by message id."""
+    channels: dict[str, PollChannel] = msgspec.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.overlap_seconds <= 3600:
+            raise ValueError("overlap-seconds must be between 0 and 3600")
+        if self.channels and not all(re.fullmatch(r"[a-z][a-z0-9-]{0,39}", n) for n in self.channels):
+            raise ValueError("channel names must be lower-case words such as 'orders'")
+
+
+class RetryRules(MappingStruct, frozen=True):
+    max_attempts: int = 8
+    """Deliveries of one event before it goes to the dead-letter queue (errors that can never succeed go at once)."""
+    backoff_base_seconds: float = 1.0
+    backoff_cap_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_attempts <= 100:
+            raise ValueError("max-attempts must be between 1 and 100")
+        if not 0 < self.backoff_base_seconds <= self.backoff_cap_seconds <= 86_400:
+            raise ValueError("need 0 < backoff-base-seconds <= backoff-cap-seconds <= 86400")
+
+
+class PushFile(MappingStruct, frozen=True):
+    """``mappings/push.toml``: what a commercetools status change does to the linked novomind tickets."""
+
+    link_kinds: tuple[str, ...] = ("ticket",)
+    """Which link kinds receive status pushes (their reference is the ``{ticketId}``)."""
+    reference_prefixes: tuple[str, ...] = ()
+    """Removed from a linked reference before it fills ``{ticketId}``/``{processId}`` (shops write
+    ``T-100042`` where iAGENT's ticket id is the number)."""
+    writes: dict[str, PushWrite] = msgspec.field(default_factory=dict)
+    texts: dict[str, dict[str, str | dict[str, str]]] = msgspec.field(default_factory=dict)
+    """``[texts.<locale>]``: per kind of change, one text, or a table of texts per commercetools state."""
+    retry: RetryRules = msgspec.field(default_factory=RetryRules)
+    poll: PollRules = msgspec.field(default_factory=PollRules)
+
+    def __post_init__(self) -> None:
+        if not self.writes:
+            raise ValueError("writes needs at least one [writes.<name>] table")
+        for locale, kinds in self.texts.items():
+            _check_locale(locale)
+            for kind, text in kinds.items():
+                if kind not in STATUS_TEXT_KINDS:
+                    raise ValueError(
+                        f"texts.{locale}.{kind}: unknown kind (known: {', '.join(sorted(STATUS_TEXT_KINDS))})"
+                    )
+                if isinstance(text, dict):
+                    if kind not in _STATE_KEYED:
+                        raise ValueError(f"texts.{locale}.{kind}: this kind has no states; give one text")
+                    for state, per_state in text.items():
+                        _check_template(per_state, f"texts.{locale}.{kind}.{state}")
+                else:
+                    _check_template(text, f"texts.{locale}.{kind}")

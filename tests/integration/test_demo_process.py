@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -16,6 +17,11 @@ import pytest
 from tests.support import REPO
 
 pytestmark = pytest.mark.integration
+SIMULATE = re.compile(r"-d '(?P<body>\[[^']+\])' \\\s+(?P<url>http://127\.0\.0\.1:\d+/__sandbox/orders/\S+/messages)")
+EVENTS = re.compile(
+    r'Bearer (?P<secret>[^"]+)" --data-binary @- \\\s+(?P<url>http://127\.0\.0\.1:\d+/v1/events/commercetools)'
+)
+MEMOS = re.compile(r"curl -s (?P<url>http://127\.0\.0\.1:\d+/__sim/memos)")
 CURL = re.compile(r'curl -s -H "Authorization: Bearer (?P<token>[^"]+)" (?P<url>http://127\.0\.0\.1:\d+/v1/orders/\S+)')
 
 
@@ -58,6 +64,7 @@ def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c() -> None:
         response = httpx.get(match["url"], headers={"Authorization": f"Bearer {match['token']}"}, timeout=10)
         assert response.status_code == 200, response.text
         assert response.json()["locale"] == "de-DE"
+        _status_push_as_printed(output.text)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
         assert "demo stopped" in output.text + os.read(output.fd, 65536).decode()
@@ -67,3 +74,29 @@ def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c() -> None:
             process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def _status_push_as_printed(text: str) -> None:
+    """The printed status-push recipe, step by step: change the order, deliver its message, see the memo."""
+    simulate, events, memos = SIMULATE.search(text), EVENTS.search(text), MEMOS.search(text)
+    assert simulate, text
+    assert events, text
+    assert memos, text
+    created = httpx.post(simulate["url"], content=simulate["body"], timeout=10)
+    assert created.status_code == 201, created.text
+    delivered = httpx.post(
+        events["url"],
+        content=json.dumps(created.json()[0]),
+        headers={"Authorization": f"Bearer {events['secret']}"},
+        timeout=10,
+    )
+    assert delivered.status_code == 202, delivered.text
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        texts = [memo["text"] for memo in httpx.get(memos["url"], timeout=10).json()]
+        if texts:
+            assert "DE-100001" in texts[0]
+            assert "Delivered" in texts[0]
+            return
+        time.sleep(0.2)
+    raise AssertionError("the in-process pusher wrote no memo within 15 s")

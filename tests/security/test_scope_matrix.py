@@ -37,6 +37,9 @@ from tests.security.harness import (
 )
 from tests.support import token
 
+# Authenticated by GATEWAY_EVENTS_SECRET or an OIDC token of the push service, never by a caller token.
+SENDER_OPERATIONS = frozenset({"ReceiveCommercetoolsEvent"})
+
 
 class Cell:
     def __init__(self, name: str, headers: dict[str, str], params: dict[str, str], expected: str) -> None:
@@ -50,9 +53,20 @@ def _bearer(scopes: Iterable[str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(scopes=scopes, stores=('*',), subject='scope-matrix')}"}
 
 
-def cells(declared: tuple[str, ...] | None) -> list[Cell]:
-    """The scope combinations for one operation; ``declared`` None means a public operation."""
+def cells(declared: tuple[str, ...] | None, *, sender_only: bool = False) -> list[Cell]:
+    """The scope combinations for one operation; ``declared`` None means a public operation.
+
+    ``sender_only``: the operation takes commercetools' event-sender credentials, never a caller
+    token, so every caller token (whatever its scopes) must be 401.
+    """
     needed = set(declared or ())
+    if sender_only:
+        callers = [_bearer(()), *(_bearer((scope,)) for scope in ALL_SCOPES), _bearer(ALL_SCOPES)]
+        return [
+            Cell("no token", {}, {}, "401"),
+            Cell("not a JWT", {"Authorization": "Bearer not-a-jwt"}, {}, "401"),
+            *(Cell(f"caller token #{i}", headers, {}, "401") for i, headers in enumerate(callers)),
+        ]
 
     def expect(scopes: Iterable[str]) -> str:
         return "allowed" if needed <= set(scopes) else "403"
@@ -123,7 +137,7 @@ def test_scope_matrix(
     declared = scopes_by_operation[operation.operation_id]
     request = happy_request(operation)
     failures = []
-    matrix = cells(declared)
+    matrix = cells(declared, sender_only=operation.operation_id in SENDER_OPERATIONS)
     for cell in matrix:
         ct.reset()
         kwargs = request.send_kwargs()

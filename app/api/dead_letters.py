@@ -1,0 +1,65 @@
+"""Dead letters of the status pusher: list, inspect, replay (scope ``push:admin``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import Parameter
+
+from app.api.params import LimitQuery
+from app.api.problems import problem_responses
+from app.push.dead_letters import DeadLetterPage, DeadLetterService, DeadLetterView, ReplayResult, view_of
+
+__all__ = ["DeadLetterController"]
+
+_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+DeadLetterId = Annotated[str, Parameter(pattern=_ID, description="A dead letter's id")]
+
+
+class DeadLetterController(Controller):
+    path = "/v1/dead-letters"
+    tags = ("operations",)
+    security = ({"BearerJWT": []},)
+
+    @get(
+        "/",
+        operation_id="ListDeadLetters",
+        opt={"scope": "push:admin"},
+        summary="Events the pusher gave up on, oldest first, with the reason",
+        responses=problem_responses(400, 401, 403, 422, 503),
+    )
+    async def list_dead_letters(
+        self,
+        dead_letters: NamedDependency[DeadLetterService],
+        after: Annotated[str | None, Parameter(pattern=_ID, description="Page: `next` of the last page")] = None,
+        limit: LimitQuery = 50,
+    ) -> DeadLetterPage:
+        return await dead_letters.page(after=after, limit=limit)
+
+    @get(
+        "/{dead_letter_id:str}",
+        operation_id="GetDeadLetter",
+        opt={"scope": "push:admin"},
+        summary="One dead letter",
+        responses=problem_responses(400, 401, 403, 404, 422, 503),
+    )
+    async def get_dead_letter(
+        self, dead_letters: NamedDependency[DeadLetterService], dead_letter_id: DeadLetterId
+    ) -> DeadLetterView:
+        return view_of(await dead_letters.get(dead_letter_id))
+
+    @post(
+        "/{dead_letter_id:str}/replay",
+        operation_id="ReplayDeadLetter",
+        opt={"scope": "push:admin"},
+        status_code=202,
+        summary="Queue a dead letter again (writes that already reached novomind are not repeated)",
+        description="A dead letter that was replayed already is gone: replaying it again answers 404.",
+        responses=problem_responses(400, 401, 403, 404, 422, 503),
+    )
+    async def replay(
+        self, dead_letters: NamedDependency[DeadLetterService], dead_letter_id: DeadLetterId
+    ) -> ReplayResult:
+        return await dead_letters.replay(dead_letter_id)

@@ -1,0 +1,425 @@
+"""The push worker: queue entry → status change → novomind writes, at least once, with one effect each.
+
+For every delivery the worker, holding the lock of the message's resource (one order is handled by
+one worker at a time, across processes):
+
+1. checks the resource's high-water mark (the last ``sequenceNumber`` applied, in the cursor store):
+   stale → acknowledged without effect; next in line → applied; ahead of a missing message, or the
+   first message seen for an order that had earlier ones → the order is re-read and its current state
+   written instead (a *snapshot*), so the ticket always ends with the order's latest state;
+2. renders the writes (:mod:`app.push.effects`) for every linked ticket and performs each one under
+   its idempotency key: reserved, sent with the key as ``Idempotency-Key``, then marked done;
+3. raises the mark, then acknowledges the entry.
+
+A crash anywhere leaves the entry leased; when the lease runs out another worker gets it, finds the
+effects already done (or re-sends one whose completion was not recorded, with the same key) and the
+mark not yet raised. Failures are classified by :mod:`app.errors`: retriable ones are released with
+full-jitter backoff (``Retry-After`` is a floor) until ``max-attempts``, then dead-lettered; fatal
+ones are dead-lettered at once with their reason. Reasons and log lines carry ids and error classes,
+never payloads or personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from typing import Final, Literal, Protocol
+
+import msgspec
+from cachetools import TTLCache
+
+from app.backoff import RetryPolicy
+from app.commercetools.models import CtOrder, CtTrackingData
+from app.errors import FatalError, NotFoundError, RetriableError
+from app.mapping.markets import resolve_market
+from app.mapping.schema import MarketsFile, PushFile
+from app.novomind.client import NovomindReply, NovomindWrite
+from app.observability import log_event, use_correlation_id
+from app.push import messages as m
+from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects
+from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
+from app.push.ordering import decide
+from app.push.status import StatusChange, to_status_changes
+from app.storage.ports import CursorStore, Delivery, EventQueue, IdempotencyStore, LinkStore
+
+__all__ = ["OrderSource", "Outcome", "PushWorker", "TicketWriter", "WorkerOptions"]
+
+_log = logging.getLogger("app.push.worker")
+
+Outcome = Literal["applied", "snapshot", "stale", "no-change", "retry", "dead"]
+
+_EFFECT_TTL_SECONDS: Final = 30 * 24 * 3600.0
+"""How long a done effect is remembered: longer than commercetools keeps messages (15 days by
+default, configurable up to 90 days only on request) would be ideal; 30 days covers replays of the
+dead letters an operator looks at."""
+
+
+class OrderSource(Protocol):
+    """What the worker reads from commercetools (the commercetools client satisfies it)."""
+
+    async def get_order_by_id(
+        self, order_id: str, *, store_key: str | None = None, expand: Sequence[str] = ...
+    ) -> CtOrder | None: ...
+
+    async def find_order_by_payment(self, payment_id: str) -> CtOrder | None: ...
+
+    async def get_message(self, message_id: str) -> msgspec.Raw | None: ...
+
+
+class TicketWriter(Protocol):
+    """What the worker sends to novomind (the novomind client satisfies it)."""
+
+    async def send(self, write: NovomindWrite) -> NovomindReply: ...
+
+
+class WorkerOptions(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    """Consumer name in the queue; unique per worker (host, pid and a counter)."""
+    batch_size: int = 64
+    lease_seconds: float = 30.0
+    """How long a delivery, and the lock of its order, belong to this worker before another may take over."""
+    lock_wait_seconds: float = 2.0
+    """How long to wait for another worker to finish with the same order before releasing the entry."""
+    idle_seconds: float = 0.05
+    """Pause between empty polls of the queue."""
+    facts_ttl_seconds: float = 60.0
+    """How long an order's number, market and automatic ticket link are reused between its events."""
+
+
+class PushWorker:
+    def __init__(
+        self,
+        *,
+        queue: EventQueue,
+        idempotency: IdempotencyStore,
+        marks: CursorStore,
+        links: LinkStore,
+        orders: OrderSource,
+        tickets: TicketWriter,
+        rules: PushFile,
+        markets: MarketsFile,
+        auto_link_field: str | None,
+        tracking_url: Callable[[str | None, str | None], str | None],
+        options: WorkerOptions,
+        rng: random.Random | None = None,
+        observe: Callable[[Delivery, Outcome, int], None] | None = None,
+    ) -> None:
+        self._queue = queue
+        self._idempotency = idempotency
+        self._marks = marks
+        self._links = links
+        self._orders = orders
+        self._tickets = tickets
+        self._rules = rules
+        self._markets = markets
+        self._auto_link_field = auto_link_field
+        self._tracking_url = tracking_url
+        self._options = options
+        self._policy = RetryPolicy(
+            max_attempts=rules.retry.max_attempts,
+            base_seconds=rules.retry.backoff_base_seconds,
+            cap_seconds=rules.retry.backoff_cap_seconds,
+        )
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self._observe = observe
+        self._facts: TTLCache[str, tuple[OrderFacts, tuple[Target, ...]]] = TTLCache(
+            maxsize=20_000, ttl=options.facts_ttl_seconds
+        )
+        self._payment_orders: TTLCache[str, str | None] = TTLCache(maxsize=20_000, ttl=options.facts_ttl_seconds)
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set; an in-flight batch is finished first."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except RetriableError as exc:  # storage unreachable: wait, do not spin
+                log_event(_log, logging.WARNING, "push.worker.receive_failed", error=exc.code)
+                handled = 0
+            if handled == 0:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self._options.idle_seconds)
+
+    async def run_once(self) -> int:
+        """Receive one batch and handle it; returns how many deliveries it held."""
+        deliveries = await self._queue.receive(
+            self._options.name, max_count=self._options.batch_size, lease_seconds=self._options.lease_seconds
+        )
+        by_key: dict[str, list[Delivery]] = {}
+        for delivery in deliveries:
+            by_key.setdefault(delivery.key, []).append(delivery)
+        await asyncio.gather(*(self._handle_in_turn(group) for group in by_key.values()))
+        return len(deliveries)
+
+    async def _handle_in_turn(self, group: list[Delivery]) -> None:
+        # One order's entries one after another, lowest sequence number first: fewer gaps to re-read.
+        for delivery in sorted(group, key=_sequence_hint):
+            await self.handle(delivery)
+
+    # -- one delivery ----------------------------------------------------------------------------------
+
+    async def handle(self, delivery: Delivery) -> Outcome:
+        """Handle one delivery to its end: acknowledged, released for a retry, or dead-lettered."""
+        use_correlation_id(f"push-{delivery.message_id}"[:128])
+        started = time.perf_counter()
+        effects = 0
+        try:
+            outcome, effects = await self._process(delivery)
+        except RetriableError as exc:
+            outcome = await self._retry_or_give_up(delivery, exc.code, exc.detail, exc.retry_after_seconds)
+        except FatalError as exc:
+            outcome = await self._give_up(delivery, exc.detail)
+        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
+            outcome = await self._give_up(delivery, "queue entry or message cannot be decoded")
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the worker; the entry is retried and then parked
+            log_event(_log, logging.ERROR, "push.worker.unexpected", error=type(exc).__name__)
+            outcome = await self._retry_or_give_up(delivery, "unexpected", f"unexpected {type(exc).__name__}", None)
+        else:
+            await self._settle(self._queue.ack(delivery.entry_id))
+        log_event(
+            _log,
+            logging.INFO,
+            "push.event",
+            outcome=outcome,
+            attempt=delivery.attempt,
+            effects=effects,
+            durationMs=round((time.perf_counter() - started) * 1000, 1),
+        )
+        if self._observe is not None:
+            self._observe(delivery, outcome, effects)
+        return outcome
+
+    async def _retry_or_give_up(self, delivery: Delivery, code: str, detail: str, retry_after: float | None) -> Outcome:
+        if delivery.attempt >= self._policy.max_attempts:
+            return await self._give_up(delivery, f"gave up after {delivery.attempt} attempts: {detail}")
+        delay = self._policy.backoff(delivery.attempt, self._rng, retry_after)
+        await self._settle(self._queue.release(delivery.entry_id, delay_seconds=delay, reason=code))
+        return "retry"
+
+    async def _give_up(self, delivery: Delivery, reason: str) -> Outcome:
+        await self._settle(self._queue.dead_letter(delivery.entry_id, reason=reason[:500]))
+        log_event(_log, logging.WARNING, "push.dead_letter", attempt=delivery.attempt, reason=reason[:500])
+        return "dead"
+
+    @staticmethod
+    async def _settle(step: object) -> None:
+        """Ack/release/dead-letter: if storage is down the lease simply runs out and the entry comes back."""
+        try:
+            await step  # type: ignore[misc]
+        except RetriableError as exc:
+            log_event(_log, logging.WARNING, "push.worker.settle_failed", error=exc.code)
+
+    async def _process(self, delivery: Delivery) -> tuple[Outcome, int]:
+        event = decode_queued(delivery.payload)
+        owner = f"{self._options.name}/{delivery.entry_id}"
+        match event:
+            case QueuedRefresh(resource_id=order_id):
+                async with self._locked(f"order:{order_id}", owner):
+                    return "snapshot", await self._snapshot(order_id, trigger=delivery.message_id, owner=owner)
+            case QueuedFetch(message_id=message_id):
+                raw = await self._orders.get_message(message_id)
+                if raw is None:
+                    raise NotFoundError("commercetools message (expired or deleted)")
+                message = m.decode_message(raw)
+            case QueuedMessage(message=raw):
+                message = m.decode_message(raw)
+        return await self._apply_message(message, owner)
+
+    async def _apply_message(self, message: m.Message, owner: str) -> tuple[Outcome, int]:
+        resource = message.resource
+        mark_name = f"seq:{resource.type_id}:{resource.id}"
+        async with self._locked(f"{resource.type_id}:{resource.id}", owner):
+            mark = await self._marks.get(mark_name)
+            last = int(mark) if mark is not None else None
+            if last is None and message.sequence_number > 1 and resource.type_id == "order":
+                # Earlier messages exist that this gateway never applied: start from the order itself.
+                decision = "gap"
+            else:
+                decision = decide(last, message.sequence_number)
+            if decision == "stale":
+                return "stale", 0
+            outcome: Outcome
+            if decision == "gap" and resource.type_id == "order":
+                outcome, effects = "snapshot", await self._snapshot(resource.id, trigger=message.id, owner=owner)
+            else:
+                changes = to_status_changes(message)
+                outcome, effects = ("applied", await self._apply(changes, owner)) if changes else ("no-change", 0)
+            if not await self._marks.advance(mark_name, expected=mark, value=str(message.sequence_number)):
+                raise RetriableError("sequence mark moved while the order was locked (lease lost)")
+            return outcome, effects
+
+    async def _apply(self, changes: list[StatusChange], owner: str) -> int:
+        sent = 0
+        for change in changes:
+            order_id = change.source.order_id or await self._order_of_payment(change.source.payment_id)
+            if order_id is None:
+                continue  # a payment no order refers to: nobody's ticket to tell
+            facts, targets = await self._facts_for(order_id, change.source.order_number)
+            if targets:
+                effects = plan_effects(self._rules, change, facts, targets, tracking_url=self._tracking_url)
+                sent += await self._perform(effects, owner)
+        return sent
+
+    async def _snapshot(self, order_id: str, *, trigger: str, owner: str) -> int:
+        order = await self._orders.get_order_by_id(order_id, expand=())
+        if order is None:
+            return 0  # deleted since: its OrderDeleted message tells the tickets
+        facts, auto = self._remember(order)
+        targets = _merge_targets(await self._stored_targets(order.id), auto)
+        if not targets:
+            return 0
+        tracking = _latest_tracking(order)
+        snapshot = OrderSnapshot(
+            trigger_message_id=trigger,
+            order_id=order.id,
+            order_version=order.version,
+            order_state=order.order_state,
+            shipment_state=order.shipment_state,
+            payment_state=order.payment_state,
+            tracking_id=tracking.tracking_id if tracking else None,
+            carrier=tracking.carrier if tracking else None,
+            read_at=datetime.now(UTC),
+        )
+        effects = plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url)
+        return await self._perform(effects, owner)
+
+    async def _perform(self, effects: list[Effect], owner: str) -> int:
+        sent = 0
+        for effect in effects:
+            reservation = await self._idempotency.reserve(
+                effect.idempotency_key,
+                owner=owner,
+                lease_seconds=self._options.lease_seconds,
+                ttl_seconds=_EFFECT_TTL_SECONDS,
+            )
+            if reservation.state == "done":
+                continue
+            if reservation.state == "busy":
+                raise RetriableError("the same write is in progress in another worker")
+            try:
+                await self._tickets.send(
+                    NovomindWrite(
+                        method=effect.method,
+                        path=effect.path,
+                        body=effect.body,
+                        idempotency_key=effect.idempotency_key,
+                        template=effect.template,
+                    )
+                )
+            except BaseException:
+                await self._settle(self._idempotency.abandon(effect.idempotency_key, owner=owner))
+                raise
+            await self._idempotency.complete(effect.idempotency_key, owner=owner)
+            sent += 1
+        return sent
+
+    # -- order facts, targets and the per-resource lock ------------------------------------------------
+
+    async def _order_of_payment(self, payment_id: str | None) -> str | None:
+        if payment_id is None:
+            return None
+        if payment_id not in self._payment_orders:
+            order = await self._orders.find_order_by_payment(payment_id)
+            self._payment_orders[payment_id] = order.id if order else None
+            if order is not None:
+                self._remember(order)
+        return self._payment_orders[payment_id]
+
+    async def _facts_for(self, order_id: str, order_number: str | None) -> tuple[OrderFacts, tuple[Target, ...]]:
+        cached = self._facts.get(order_id)
+        if cached is not None:
+            facts, auto = cached
+        else:
+            order = await self._orders.get_order_by_id(order_id, expand=())
+            if order is None:
+                # Deleted (OrderDeleted) or not visible: stored links still get the news.
+                market = resolve_market(self._markets, None, None, None)
+                facts = OrderFacts(
+                    order_id=order_id, order_number=order_number, locale=market.locale, locale_chain=market.locale_chain
+                )
+                auto = ()
+            else:
+                facts, auto = self._remember(order)
+        stored = await self._stored_targets(order_id)
+        return facts, _merge_targets(stored, auto)
+
+    def _remember(self, order: CtOrder) -> tuple[OrderFacts, tuple[Target, ...]]:
+        """Cache the order's facts and automatic target (stored links are read on every event)."""
+        market = resolve_market(self._markets, order.store.key if order.store else None, order.locale, order.country)
+        facts = OrderFacts(
+            order_id=order.id, order_number=order.order_number, locale=market.locale, locale_chain=market.locale_chain
+        )
+        auto: tuple[Target, ...] = ()
+        if self._auto_link_field and "ticket" in self._rules.link_kinds and order.custom:
+            value = order.custom.fields.get(self._auto_link_field)
+            if isinstance(value, str) and value:
+                ticket = self._bare(value)
+                auto = (Target(ticket_id=ticket, process_id=ticket),)
+        self._facts[order.id] = (facts, auto)
+        return facts, auto
+
+    async def _stored_targets(self, order_id: str) -> tuple[Target, ...]:
+        links = await self._links.find_by_order(order_id)
+        return tuple(
+            Target(ticket_id=self._bare(link.reference), process_id=self._bare(link.process_id or link.reference))
+            for link in links
+            if link.kind in self._rules.link_kinds
+        )
+
+    def _bare(self, reference: str) -> str:
+        for prefix in self._rules.reference_prefixes:
+            if reference.startswith(prefix):
+                return reference.removeprefix(prefix)
+        return reference
+
+    @asynccontextmanager
+    async def _locked(self, resource: str, owner: str) -> AsyncIterator[None]:
+        """Hold ``resource`` exclusively across workers (an idempotency-store lease that expires on a crash)."""
+        key = f"lock:{resource}"
+        deadline = time.monotonic() + self._options.lock_wait_seconds
+        while True:
+            reservation = await self._idempotency.reserve(
+                key, owner=owner, lease_seconds=self._options.lease_seconds, ttl_seconds=self._options.lease_seconds
+            )
+            if reservation.state == "acquired":
+                break
+            if time.monotonic() >= deadline:
+                raise RetriableError("the order is being handled by another worker")
+            await asyncio.sleep(self._rng.uniform(0.005, 0.05))
+        try:
+            yield
+        finally:
+            await self._settle(self._idempotency.abandon(key, owner=owner))
+
+
+def _merge_targets(stored: tuple[Target, ...], auto: tuple[Target, ...]) -> tuple[Target, ...]:
+    seen = {t.ticket_id for t in stored}
+    return stored + tuple(t for t in auto if t.ticket_id not in seen)
+
+
+def _latest_tracking(order: CtOrder) -> CtTrackingData | None:
+    deliveries = order.shipping_info.deliveries if order.shipping_info else []
+    parcels = [p for d in deliveries for p in d.parcels if p.tracking_data and p.tracking_data.tracking_id]
+    return parcels[-1].tracking_data if parcels else None
+
+
+def _sequence_hint(delivery: Delivery) -> int:
+    """The sequence number if the entry carries its message (cheap partial decode), else 0."""
+    try:
+        return msgspec.json.decode(delivery.payload, type=_SequenceProbe).message.sequence_number
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return 0
+
+
+class _SequenceNumber(msgspec.Struct):
+    sequence_number: int = msgspec.field(name="sequenceNumber", default=0)
+
+
+class _SequenceProbe(msgspec.Struct):
+    message: _SequenceNumber

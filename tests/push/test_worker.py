@@ -1,0 +1,266 @@
+"""The push worker end to end in one process: real SQLite storage, the real novomind sandbox (ASGI),
+a commercetools order source held in memory. Each test drives the queue and reads the sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from app.commercetools.models import CtOrder
+from app.errors import NotFoundError
+from app.mapping.loader import Mappings, load_mappings
+from app.mapping.rules import ViewRules
+from app.novomind.client import NovomindClient
+from app.push.dead_letters import DeadLetterService
+from app.push.intake import accept_delivery, to_new_event
+from app.push.messages import decode_delivery
+from app.push.worker import PushWorker, WorkerOptions
+from app.sandbox.faults import Fault
+from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
+from app.sandbox.novomind.config import SeedContact, SeedTicket
+from app.settings import NovomindSettings, Secret
+from app.storage.factory import open_storage
+from app.storage.ports import Link, Storage
+from tests.push.payloads import ORDER_ID, PAYMENT_ID, message, platform
+
+MAPPINGS = load_mappings(Path(__file__).resolve().parents[2] / "mappings")
+TICKET = 500001
+OTHER_TICKET = 500002
+
+
+def _order(**overrides: Any) -> CtOrder:
+    document = {
+        "id": ORDER_ID,
+        "version": 12,
+        "orderNumber": "ON-1001",
+        "createdAt": "2024-05-01T09:00:00.000Z",
+        "lastModifiedAt": "2024-05-01T10:00:00.000Z",
+        "totalPrice": {"type": "centPrecision", "centAmount": 1999, "currencyCode": "EUR", "fractionDigits": 2},
+        "orderState": "Confirmed",
+        "shipmentState": "Shipped",
+        "paymentState": "Paid",
+        "store": {"typeId": "store", "key": "de-store"},
+        "lineItems": [],
+        "customLineItems": [],
+        "origin": "Customer",
+        "syncInfo": [],
+        "refusedGifts": [],
+        "shippingMode": "Single",
+        "shipping": [],
+        "taxMode": "Platform",
+        "taxRoundingMode": "HalfEven",
+        "taxCalculationMode": "LineItemLevel",
+        "inventoryMode": "None",
+        **overrides,
+    }
+    return msgspec.convert(document, CtOrder)
+
+
+class FakeCommercetools:
+    def __init__(self) -> None:
+        self.orders: dict[str, CtOrder] = {ORDER_ID: _order()}
+        self.reads = 0
+
+    async def get_order_by_id(self, order_id: str, *, store_key: str | None = None, expand: Any = ()) -> CtOrder | None:
+        self.reads += 1
+        return self.orders.get(order_id)
+
+    async def find_order_by_payment(self, payment_id: str) -> CtOrder | None:
+        return self.orders[ORDER_ID] if payment_id == PAYMENT_ID else None
+
+    async def get_message(self, message_id: str) -> msgspec.Raw | None:
+        return None
+
+
+class Harness:
+    def __init__(
+        self, storage: Storage, sandbox: Any, commercetools: FakeCommercetools, client: NovomindClient
+    ) -> None:
+        self.storage = storage
+        self.sandbox = sandbox
+        self.commercetools = commercetools
+        self.client = client
+        self.worker = self.make_worker(MAPPINGS)
+
+    def make_worker(self, mappings: Mappings, **options: Any) -> PushWorker:
+        assert mappings.push is not None
+        return PushWorker(
+            queue=self.storage.queue,
+            idempotency=self.storage.idempotency,
+            marks=self.storage.cursors,
+            links=self.storage.links,
+            orders=self.commercetools,
+            tickets=self.client,
+            rules=mappings.push,
+            markets=mappings.markets,
+            auto_link_field=mappings.links.auto.order_custom_field,
+            tracking_url=ViewRules.from_mappings(mappings).tracking_url,
+            options=WorkerOptions(name="test-worker", lease_seconds=5.0, **options),
+        )
+
+    async def deliver(self, msg: dict[str, Any]) -> str:
+        result = await accept_delivery(self.storage.queue, decode_delivery(platform(msg)))
+        return result.outcome
+
+    async def drain(self, worker: PushWorker | None = None) -> int:
+        total = 0
+        while handled := await (worker or self.worker).run_once():
+            total += handled
+        return total
+
+    def ticket(self, ticket_id: int = TICKET) -> dict[str, Any]:
+        return dict(self.sandbox.state.novomind.tickets[ticket_id].storage)
+
+    def memos(self, process_id: int = TICKET) -> list[str]:
+        return [memo.text for memo in self.sandbox.state.novomind.memos_of(process_id)]
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    config = NovomindSandboxConfig()
+    sandbox = create_novomind_sandbox(config)
+    state = sandbox.state.novomind
+    for ticket_id in (TICKET, OTHER_TICKET):
+        state.seed_ticket(SeedTicket(id=ticket_id, contact=SeedContact(id=ticket_id)))
+    settings = NovomindSettings(
+        base_url="http://novomind.test",
+        client_id=config.client_id,
+        client_secret=Secret(config.client_secret),
+        username=config.username,
+        password=Secret(config.password),
+    )
+    # Litestar's __call__ is typed narrower than httpx's generic ASGI callable; it is one.
+    client = NovomindClient(settings, transport=httpx.ASGITransport(app=sandbox))  # type: ignore[arg-type]
+    storage = await open_storage(redis_url=None, data_dir=str(tmp_path))
+    await storage.links.put(
+        Link(kind="ticket", reference=str(TICKET), order_id=ORDER_ID, linked_by="test", linked_at=datetime.now(UTC))
+    )
+    try:
+        yield Harness(storage, sandbox, FakeCommercetools(), client)
+    finally:
+        await client.aclose()
+        await storage.aclose()
+
+
+async def test_a_shipment_reaches_storage_and_a_memo_in_the_market_language(harness: Harness) -> None:
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    assert await harness.drain() == 1
+    storage = harness.ticket()
+    assert storage["ct.shipmentState"] == "Shipped"
+    assert storage["ct.orderNumber"] == "ON-1001"
+    assert storage["ct.lastEventId"] == "m1"
+    assert "ct.orderState" not in storage  # this change does not know it: the key is left alone
+    assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]  # de-store -> German
+    stats = await harness.storage.queue.stats()
+    assert (stats.ready, stats.in_flight, stats.dead) == (0, 0, 0)
+
+
+async def test_writes_carry_the_idempotency_key_and_a_redelivery_writes_nothing_twice(harness: Harness) -> None:
+    msg = message("OrderStateChanged", seq=1, message_id="m1", orderState="Cancelled")
+    await harness.deliver(msg)
+    assert await harness.deliver(msg) == "duplicate"  # within the dedupe window: not even queued
+    await harness.drain()
+    # Past the dedupe window (here: queued under another entry id), the sequence mark stops it.
+    event = to_new_event(decode_delivery(platform(msg)))
+    assert event is not None
+    await harness.storage.queue.enqueue(msgspec.structs.replace(event, message_id="m1-again"))
+    assert await harness.drain() == 1
+    assert harness.memos() == ["Bestellung ON-1001 wurde storniert."]
+    writes = [
+        r for r in harness.sandbox.state.novomind.requests if r.method in {"PUT", "POST"} and "/token" not in r.path
+    ]
+    assert len(writes) == 2
+    assert all(r.header("idempotency-key") for r in writes)
+
+
+async def test_messages_out_of_order_end_with_the_orders_latest_state(harness: Harness) -> None:
+    harness.commercetools.orders[ORDER_ID] = _order(orderState="Complete", shipmentState="Delivered", version=20)
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await harness.drain()
+    # 2 is missing, 3 arrives: the order is re-read and written as a whole.
+    await harness.deliver(message("OrderStateChanged", seq=3, message_id="m3", orderState="Complete"))
+    await harness.drain()
+    storage = harness.ticket()
+    assert (storage["ct.orderState"], storage["ct.shipmentState"], storage["ct.paymentState"]) == (
+        "Complete",
+        "Delivered",
+        "Paid",
+    )
+    assert storage["ct.lastEvent"] == "orderSnapshot"
+    # 2 arrives late: stale, nothing written.
+    before = len(harness.sandbox.state.novomind.requests)
+    await harness.deliver(message("OrderShipmentStateChanged", seq=2, message_id="m2", shipmentState="Delayed"))
+    await harness.drain()
+    assert len(harness.sandbox.state.novomind.requests) == before
+    assert harness.ticket()["ct.shipmentState"] == "Delivered"
+
+
+async def test_first_message_seen_mid_history_starts_from_the_order(harness: Harness) -> None:
+    await harness.deliver(message("OrderPaymentStateChanged", seq=7, message_id="m7", paymentState="Paid"))
+    await harness.drain()
+    assert harness.commercetools.reads == 1
+    assert harness.ticket()["ct.orderState"] == "Confirmed"
+
+
+async def test_a_refund_on_a_payment_reaches_the_orders_ticket_with_money_in_the_market_format(
+    harness: Harness,
+) -> None:
+    refund = message(
+        "PaymentTransactionAdded",
+        resource_type="payment",
+        seq=2,
+        message_id="p2",
+        transaction={
+            "id": "tx-1",
+            "type": "Refund",
+            "amount": {"type": "centPrecision", "centAmount": 1250, "currencyCode": "EUR", "fractionDigits": 2},
+            "state": "Success",
+        },
+    )
+    await harness.deliver(refund)
+    await harness.drain()
+    assert harness.memos() == ["Für Bestellung ON-1001 wurde eine Erstattung von 12,50\xa0€ gebucht."]
+
+
+async def test_a_ticket_novomind_does_not_know_is_dead_lettered_at_once(harness: Harness) -> None:
+    await harness.storage.links.put(
+        Link(kind="ticket", reference="999999", order_id=ORDER_ID, linked_by="test", linked_at=datetime.now(UTC))
+    )
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await harness.drain()
+    letters = await harness.storage.queue.dead_letters()
+    assert len(letters) == 1
+    assert letters[0].attempts == 1
+    assert "not found" in letters[0].reason
+
+
+async def test_novomind_unavailable_is_retried_with_backoff_then_dead_lettered(harness: Harness) -> None:
+    harness.sandbox.state.novomind.faults.inject(Fault(path_contains="/storage", status=503, retry_after="0", times=50))
+    worker = harness.make_worker(MAPPINGS)
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await worker.run_once()
+    stats = await harness.storage.queue.stats()
+    assert (stats.delayed + stats.ready, stats.dead) == (1, 0)  # released for a retry, not lost
+
+
+async def test_replay_of_a_dead_letter_after_the_fix_writes_once(harness: Harness) -> None:
+    harness.sandbox.state.novomind.faults.inject(Fault(path_contains="/memos", status=400, times=1))
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await harness.drain()
+    [letter] = await harness.storage.queue.dead_letters()
+    assert harness.memos() == []
+    assert harness.ticket()["ct.shipmentState"] == "Shipped"  # the storage write had gone through
+    service = DeadLetterService(harness.storage.queue)
+    await service.replay(letter.id)
+    with pytest.raises(NotFoundError):
+        await service.replay(letter.id)
+    await harness.drain()
+    assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]
+    puts = [r for r in harness.sandbox.state.novomind.requests if r.method == "PUT"]
+    assert len(puts) == 1  # the storage write was done before: the replay did not repeat it
