@@ -3,6 +3,7 @@ a commercetools order source held in memory. Each test drives the queue and read
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from app.sandbox.novomind.config import SeedContact, SeedTicket
 from app.settings import NovomindSettings, Secret
 from app.storage.factory import open_storage
 from app.storage.ports import Link, Storage
+from app.storage.redis_backend import RedisStorage
 from tests.push.payloads import ORDER_ID, PAYMENT_ID, message, platform
 
 MAPPINGS = load_mappings(Path(__file__).resolve().parents[2] / "mappings")
@@ -121,8 +123,8 @@ class Harness:
         return [memo.text for memo in self.sandbox.state.novomind.memos_of(process_id)]
 
 
-@pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+@pytest.fixture(params=["sqlite", "redis"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     config = NovomindSandboxConfig()
     sandbox = create_novomind_sandbox(config)
     state = sandbox.state.novomind
@@ -137,7 +139,14 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     )
     # Litestar's __call__ is typed narrower than httpx's generic ASGI callable; it is one.
     client = NovomindClient(settings, transport=httpx.ASGITransport(app=sandbox))  # type: ignore[arg-type]
-    storage = await open_storage(redis_url=None, data_dir=str(tmp_path))
+    storage: Storage
+    if request.param == "redis":
+        # A namespace of its own per test: nothing shared with other tests on the same Redis.
+        storage = await RedisStorage.open(
+            request.getfixturevalue("redis_url"), namespace=f"pushtest{uuid.uuid4().hex[:12]}", operation_timeout=5.0
+        )
+    else:
+        storage = await open_storage(redis_url=None, data_dir=str(tmp_path))
     await storage.links.put(
         Link(kind="ticket", reference=str(TICKET), order_id=ORDER_ID, linked_by="test", linked_at=datetime.now(UTC))
     )
