@@ -18,8 +18,9 @@ from tests.push.payloads import message, platform, tracking
 from tests.push.test_properties import PROFILE, messages
 
 MAPPINGS = load_mappings(Path(__file__).resolve().parents[2] / "mappings")
-PUSH = MAPPINGS.push
-assert PUSH is not None
+_PUSH = MAPPINGS.push
+assert _PUSH is not None
+PUSH = _PUSH
 DE = resolve_market(MAPPINGS.markets, "de-store", None, None)
 FACTS = OrderFacts(order_id="order-1", order_number="DE-1", locale=DE.locale, locale_chain=DE.locale_chain)
 TARGETS = (Target("100042", "100040"), Target("100043", "100040"))
