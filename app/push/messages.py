@@ -458,7 +458,8 @@ class _Probe(WireStruct, frozen=True, kw_only=True):
 
 
 class _MessageHead(MessageBase, frozen=True, kw_only=True):
-    type: str
+    type: str = ""
+    """Absent only where it is not needed: a ``payloadNotIncluded`` envelope names ``payloadType`` instead."""
     notification_type: str | None = None
     project_key: str | None = None
     payload_not_included: _PayloadNotIncluded | None = None
@@ -523,6 +524,8 @@ def decode_message(body: bytes | msgspec.Raw) -> Message:
     :class:`UndecodableDelivery`.
     """
     head = _decode_as(body, _MessageHead, "message envelope")
+    if not head.type:
+        raise _fail("message without type")
     return _message_from(body, head)
 
 
@@ -607,6 +610,8 @@ def _decode(body: bytes | msgspec.Raw, *, envelope: Envelope, wrappers: frozense
             sequence_number=head.sequence_number,
             resource_version=head.resource_version,
         )
+    if not head.type:
+        raise _fail("message without type")
     return MessageDelivery(envelope=envelope, message=_message_from(body, head))
 
 

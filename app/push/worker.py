@@ -142,6 +142,9 @@ class PushWorker:
             except RetriableError as exc:  # storage unreachable: wait, do not spin
                 log_event(_log, logging.WARNING, "push.worker.receive_failed", error=exc.code)
                 handled = 0
+            except Exception as exc:  # noqa: BLE001 - a bug in one batch must not end the worker; leases hand it on
+                log_event(_log, logging.ERROR, "push.worker.batch_failed", error=type(exc).__name__)
+                handled = 0
             if handled == 0:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self._options.idle_seconds)

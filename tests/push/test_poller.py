@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +18,8 @@ from litestar.testing import AsyncTestClient
 from app.commercetools.client import CommercetoolsClient
 from app.mapping.loader import load_mappings
 from app.mapping.schema import PollRules
-from app.push.intake import QueuedMessage, decode_queued
-from app.push.messages import decode_message
+from app.push.intake import QueuedMessage, accept_delivery, decode_queued
+from app.push.messages import decode_delivery, decode_message
 from app.push.poller import Poller
 from app.sandbox.commercetools import create_commercetools_sandbox
 from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, US_ORDER_NUMBER
@@ -151,3 +152,14 @@ async def test_commercetools_down_keeps_the_cursor(setup: Setup) -> None:
     await asyncio.wait_for(task, timeout=10)
     assert await setup.storage.cursors.get("poll:orders") is None
     assert (await setup.storage.queue.stats()).ready == 0
+
+
+async def test_a_message_that_came_by_subscription_is_not_queued_again_by_the_poller(setup: Setup) -> None:
+    [created] = await setup.change(
+        DEMO_ORDER_NUMBER, {"type": "OrderShipmentStateChanged", "shipmentState": "Delivered"}
+    )
+    pushed = await accept_delivery(setup.storage.queue, decode_delivery(json.dumps(created).encode()))
+    assert pushed.outcome == "queued"
+    polled = await setup.poller().poll("orders")
+    assert (polled.seen, polled.queued) == (1, 0)
+    assert await setup.queued_message_ids() == [created["id"]]

@@ -3,6 +3,7 @@ a commercetools order source held in memory. Each test drives the queue and read
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -67,6 +68,7 @@ def _order(**overrides: Any) -> CtOrder:
 class FakeCommercetools:
     def __init__(self) -> None:
         self.orders: dict[str, CtOrder] = {ORDER_ID: _order()}
+        self.messages: dict[str, dict[str, Any]] = {}
         self.reads = 0
 
     async def get_order_by_id(self, order_id: str, *, store_key: str | None = None, expand: Any = ()) -> CtOrder | None:
@@ -77,7 +79,8 @@ class FakeCommercetools:
         return self.orders[ORDER_ID] if payment_id == PAYMENT_ID else None
 
     async def get_message(self, message_id: str) -> msgspec.Raw | None:
-        return None
+        found = self.messages.get(message_id)
+        return None if found is None else msgspec.Raw(json.dumps(found).encode())
 
 
 class Harness:
@@ -273,3 +276,53 @@ async def test_replay_of_a_dead_letter_after_the_fix_writes_once(harness: Harnes
     assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]
     puts = [r for r in harness.sandbox.state.novomind.requests if r.method == "PUT"]
     assert len(puts) == 1  # the storage write was done before: the replay did not repeat it
+
+
+async def test_payload_not_included_fetches_the_message_from_commercetools(harness: Harness) -> None:
+    msg = message("OrderStateChanged", seq=1, message_id="big-1", orderState="Complete")
+    harness.commercetools.messages["big-1"] = msg
+    envelope = {k: msg[k] for k in ("id", "version", "sequenceNumber", "resource", "resourceVersion", "createdAt")}
+    body = {
+        "notificationType": "Message",
+        "projectKey": "shop",
+        **envelope,
+        "payloadNotIncluded": {"reason": "Payload too large", "payloadType": "OrderStateChanged"},
+    }
+    result = await accept_delivery(harness.storage.queue, decode_delivery(json.dumps(body).encode()))
+    assert result.outcome == "queued"
+    await harness.drain()
+    assert harness.ticket()["ct.orderState"] == "Complete"
+    assert harness.memos() == ["Bestellung ON-1001 ist abgeschlossen."]
+
+
+async def test_a_message_commercetools_no_longer_has_is_dead_lettered(harness: Harness) -> None:
+    body = {
+        "notificationType": "Message",
+        "projectKey": "shop",
+        "id": "gone-1",
+        "version": 1,
+        "sequenceNumber": 1,
+        "resource": {"typeId": "order", "id": ORDER_ID},
+        "resourceVersion": 2,
+        "createdAt": "2024-05-01T10:00:00.000Z",
+        "payloadNotIncluded": {"reason": "Payload too large", "payloadType": "OrderStateChanged"},
+    }
+    await accept_delivery(harness.storage.queue, decode_delivery(json.dumps(body).encode()))
+    await harness.drain()
+    [letter] = await harness.storage.queue.dead_letters()
+    assert "commercetools message" in letter.reason
+
+
+async def test_a_change_notification_writes_the_orders_current_state(harness: Harness) -> None:
+    body = {
+        "notificationType": "ResourceUpdated",
+        "projectKey": "shop",
+        "resource": {"typeId": "order", "id": ORDER_ID},
+        "version": 13,
+        "oldVersion": 12,
+        "modifiedAt": "2024-05-01T10:00:00.000Z",
+    }
+    await accept_delivery(harness.storage.queue, decode_delivery(json.dumps(body).encode()))
+    await harness.drain()
+    assert harness.ticket()["ct.shipmentState"] == "Shipped"
+    assert harness.ticket()["ct.lastEvent"] == "orderSnapshot"
