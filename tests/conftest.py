@@ -1,7 +1,8 @@
-"""Fixtures shared by every suite: fixture payloads, the sandbox over loopback, Redis."""
+"""Fixtures shared by every suite: fixture payloads, the sandbox over loopback, Redis, a fake clock, app logs."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -15,6 +16,27 @@ import pytest
 import redis
 
 from tests.support import FIXTURES, ThreadedServer
+from tests.unit.fakes import Collector, FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app_logs() -> Iterator[Collector]:
+    """Every record logged under ``app`` during the test, whatever ``configure_logging`` did before."""
+    logger = logging.getLogger("app")
+    collector = Collector()
+    previous = logger.level
+    logger.addHandler(collector)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+        logger.setLevel(previous)
 
 
 @pytest.fixture(scope="session")

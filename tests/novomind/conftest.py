@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -16,7 +15,6 @@ import pytest
 from app.sandbox.novomind import NovomindSandboxState, create_novomind_sandbox
 from app.settings import NovomindSettings, Secret
 from tests.support import ThreadedServer
-from tests.unit.fakes import Collector, FakeClock
 
 CLIENT_ID: Final = "nm-client-41"
 CLIENT_SECRET: Final = "nm-client-secret-Q8zK"
@@ -134,26 +132,6 @@ def form(request: httpx.Request) -> dict[str, list[str]]:
 
 def bearer(request: httpx.Request) -> str:
     return request.headers["Authorization"].removeprefix("Bearer ")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def nm_logs() -> Iterator[Collector]:
-    """Every record logged under ``app`` during the test."""
-    logger = logging.getLogger("app")
-    collector = Collector()
-    previous = logger.level
-    logger.addHandler(collector)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield collector
-    finally:
-        logger.removeHandler(collector)
-        logger.setLevel(previous)
 
 
 # -- the sandbox over loopback ---------------------------------------------------------------------

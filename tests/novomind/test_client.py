@@ -633,12 +633,12 @@ async def test_get_ticket_404_is_none_and_odd_bodies_are_contract_errors() -> No
 # -- logs and payload hook -----------------------------------------------------------------------------------
 
 
-async def test_logs_name_the_template_never_the_path_or_body(nm_logs: Collector) -> None:
+async def test_logs_name_the_template_never_the_path_or_body(app_logs: Collector) -> None:
     upstream = ScriptedNovomind(api=[Reply(401), Reply(422, f'{{"message": "{BODY_MARKER}"}}'.encode())])
     exc = await send_failure(upstream)
     assert isinstance(exc, UpstreamRejectedError)
 
-    calls = nm_logs.events("upstream.call")
+    calls = app_logs.events("upstream.call")
     assert [(c["operation"], c["status"], c["attempt"]) for c in calls] == [
         (TOKEN_PATH, 200, 1),
         (STORAGE_TEMPLATE, 401, 1),
@@ -646,7 +646,7 @@ async def test_logs_name_the_template_never_the_path_or_body(nm_logs: Collector)
         (STORAGE_TEMPLATE, 422, 2),
     ]
     assert all(c["upstream"] == "novomind" and "durationMs" in c for c in calls)
-    text = " ".join(nm_logs.texts())
+    text = " ".join(app_logs.texts())
     for needle in (BODY_MARKER, TICKET_ID, PERSONAL, PASSWORD, CLIENT_SECRET, "tok-1", "tok-2"):
         assert needle not in text
 
