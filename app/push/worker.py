@@ -3,10 +3,12 @@
 For every delivery the worker, holding the lock of the message's resource (one order is handled by
 one worker at a time, across processes):
 
-1. checks the resource's high-water mark (the last ``sequenceNumber`` applied, in the cursor store):
-   stale → acknowledged without effect; next in line → applied; ahead of a missing message, or the
-   first message seen for an order that had earlier ones → the order is re-read and its current state
-   written instead (a *snapshot*), so the ticket always ends with the order's latest state;
+1. checks the resource's high-water mark (the last ``sequenceNumber`` applied and the newest resource
+   version written, in the cursor store): stale (an older sequence number, or a version a re-read
+   already wrote) → acknowledged without effect; next in line → applied; ahead of a missing message,
+   or the first message seen for an order that had earlier ones → the order is re-read and its
+   current state written instead (a *snapshot*), so the ticket always ends with the order's latest
+   state and never goes back to an older one;
 2. renders the writes (:mod:`app.push.effects`) for every linked ticket and performs each one under
    its idempotency key: reserved, sent with the key as ``Idempotency-Key``, then marked done;
 3. raises the mark, then acknowledges the entry.
@@ -47,7 +49,7 @@ from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
 from app.storage.ports import CursorStore, Delivery, EventQueue, IdempotencyStore, LinkStore
 
-__all__ = ["OrderSource", "Outcome", "PushWorker", "TicketWriter", "WorkerOptions"]
+__all__ = ["Mark", "OrderSource", "Outcome", "PushWorker", "TicketWriter", "WorkerOptions"]
 
 _log = logging.getLogger("app.push.worker")
 
@@ -223,8 +225,7 @@ class PushWorker:
         owner = f"{self._options.name}/{delivery.entry_id}"
         match event:
             case QueuedRefresh(resource_id=order_id):
-                async with self._locked(f"order:{order_id}", owner):
-                    return "snapshot", await self._snapshot(order_id, trigger=delivery.message_id, owner=owner)
+                return await self._refresh(order_id, trigger=delivery.message_id, owner=owner)
             case QueuedFetch(message_id=message_id):
                 raw = await self._orders.get_message(message_id)
                 if raw is None:
@@ -238,24 +239,48 @@ class PushWorker:
         resource = message.resource
         mark_name = f"seq:{resource.type_id}:{resource.id}"
         async with self._locked(f"{resource.type_id}:{resource.id}", owner):
-            mark = await self._marks.get(mark_name)
-            last = int(mark) if mark is not None else None
-            if last is None and message.sequence_number > 1 and resource.type_id == "order":
+            stored = await self._marks.get(mark_name)
+            mark = Mark.parse(stored)
+            if message.resource_version <= mark.version:
+                # A re-read already wrote a version of the resource that includes this message.
+                decision = "stale"
+            elif mark.sequence is None and message.sequence_number > 1 and resource.type_id == "order":
                 # Earlier messages exist that this gateway never applied: start from the order itself.
                 decision = "gap"
             else:
-                decision = decide(last, message.sequence_number)
+                decision = decide(mark.sequence, message.sequence_number)
             if decision == "stale":
+                if message.sequence_number > (mark.sequence or 0):
+                    # Covered by a re-read but newer in sequence: keep the next message from looking like a gap.
+                    await self._marks.advance(
+                        mark_name, expected=stored, value=Mark(message.sequence_number, mark.version).format()
+                    )
                 return "stale", 0
             outcome: Outcome
+            written = message.resource_version
             if decision == "gap" and resource.type_id == "order":
-                outcome, effects = "snapshot", await self._snapshot(resource.id, trigger=message.id, owner=owner)
+                effects, read_version = await self._snapshot(resource.id, trigger=message.id, owner=owner)
+                outcome, written = "snapshot", max(written, read_version)
             else:
                 changes = to_status_changes(message)
                 outcome, effects = ("applied", await self._apply(changes, owner)) if changes else ("no-change", 0)
-            if not await self._marks.advance(mark_name, expected=mark, value=str(message.sequence_number)):
+            raised = Mark(max(mark.sequence or 0, message.sequence_number), max(mark.version, written))
+            if not await self._marks.advance(mark_name, expected=stored, value=raised.format()):
                 raise RetriableError("sequence mark moved while the order was locked (lease lost)")
             return outcome, effects
+
+    async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
+        """A change notification: write the order as it is now, and remember the version written."""
+        mark_name = f"seq:order:{order_id}"
+        async with self._locked(f"order:{order_id}", owner):
+            stored = await self._marks.get(mark_name)
+            mark = Mark.parse(stored)
+            effects, read_version = await self._snapshot(order_id, trigger=trigger, owner=owner)
+            if read_version > mark.version:
+                raised = Mark(mark.sequence, read_version)
+                if not await self._marks.advance(mark_name, expected=stored, value=raised.format()):
+                    raise RetriableError("sequence mark moved while the order was locked (lease lost)")
+            return "snapshot", effects
 
     async def _apply(self, changes: list[StatusChange], owner: str) -> int:
         sent = 0
@@ -269,14 +294,15 @@ class PushWorker:
                 sent += await self._perform(effects, owner)
         return sent
 
-    async def _snapshot(self, order_id: str, *, trigger: str, owner: str) -> int:
+    async def _snapshot(self, order_id: str, *, trigger: str, owner: str) -> tuple[int, int]:
+        """Write the order's current state to its tickets; returns (writes sent, order version read)."""
         order = await self._orders.get_order_by_id(order_id, expand=())
         if order is None:
-            return 0  # deleted since: its OrderDeleted message tells the tickets
+            return 0, 0  # deleted since: its OrderDeleted message tells the tickets
         facts, auto = self._remember(order)
         targets = _merge_targets(await self._stored_targets(order.id), auto)
         if not targets:
-            return 0
+            return 0, order.version
         tracking = _latest_tracking(order)
         snapshot = OrderSnapshot(
             trigger_message_id=trigger,
@@ -290,7 +316,7 @@ class PushWorker:
             read_at=datetime.now(UTC),
         )
         effects = plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url)
-        return await self._perform(effects, owner)
+        return await self._perform(effects, owner), order.version
 
     async def _perform(self, effects: list[Effect], owner: str) -> int:
         sent = 0
@@ -399,6 +425,28 @@ class PushWorker:
             yield
         finally:
             await self._settle(self._idempotency.abandon(key, owner=owner))
+
+
+class Mark(msgspec.Struct, frozen=True):
+    """A resource's high-water mark: the last sequence number handled and the newest version written.
+
+    Stored as ``"<sequence>@<version>"``. The version matters after a re-read: the re-read wrote
+    version V, so any message with ``resourceVersion <= V`` is already on the ticket even if its
+    sequence number is above the mark (it arrived late), and applying it would write an older state.
+    """
+
+    sequence: int | None
+    version: int = 0
+
+    @classmethod
+    def parse(cls, stored: str | None) -> Mark:
+        if stored is None:
+            return cls(None)
+        sequence, _, version = stored.partition("@")
+        return cls(int(sequence) if sequence else None, int(version) if version else 0)
+
+    def format(self) -> str:
+        return f"{'' if self.sequence is None else self.sequence}@{self.version}"
 
 
 def _merge_targets(stored: tuple[Target, ...], auto: tuple[Target, ...]) -> tuple[Target, ...]:

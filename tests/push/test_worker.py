@@ -22,7 +22,7 @@ from app.novomind.client import NovomindClient
 from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery, to_new_event
 from app.push.messages import decode_delivery
-from app.push.worker import PushWorker, WorkerOptions
+from app.push.worker import Mark, PushWorker, WorkerOptions
 from app.sandbox.faults import Fault
 from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
 from app.sandbox.novomind.config import SeedContact, SeedTicket
@@ -326,3 +326,31 @@ async def test_a_change_notification_writes_the_orders_current_state(harness: Ha
     await harness.drain()
     assert harness.ticket()["ct.shipmentState"] == "Shipped"
     assert harness.ticket()["ct.lastEvent"] == "orderSnapshot"
+
+
+async def test_messages_older_than_a_re_read_never_overwrite_it(harness: Harness) -> None:
+    """The proofs found this: after a re-read of version V, a message of version <= V that arrives in
+    sequence (or after a second gap) must not write its older state over the re-read."""
+    harness.commercetools.orders[ORDER_ID] = _order(orderState="Complete", shipmentState="Delivered", version=20)
+    late = [
+        message("OrderShipmentStateChanged", seq=2, message_id="m2", shipmentState="Shipped"),  # first seen: re-read
+        message("OrderShipmentStateChanged", seq=3, message_id="m3", shipmentState="Delayed"),  # in sequence, v4 <= 20
+        message("OrderStateChanged", seq=5, message_id="m5", orderState="Complete"),  # a gap, v6 <= 20
+        message("OrderShipmentStateChanged", seq=4, message_id="m4", shipmentState="Delivered"),
+    ]
+    for msg in late:
+        await harness.deliver(msg)
+        await harness.drain()
+    storage = harness.ticket()
+    assert (storage["ct.shipmentState"], storage["ct.orderState"]) == ("Delivered", "Complete")
+    assert storage["ct.lastEventId"] == "m2"
+    assert len(harness.memos()) == 1  # the re-read's memo only
+    assert await harness.storage.cursors.get(f"seq:order:{ORDER_ID}") == "5@20"
+
+
+@pytest.mark.parametrize(
+    ("stored", "mark"), [(None, Mark(None)), ("7", Mark(7)), ("7@12", Mark(7, 12)), ("@9", Mark(None, 9))]
+)
+def test_marks_read_what_earlier_versions_wrote(stored: str | None, mark: Mark) -> None:
+    assert Mark.parse(stored) == mark
+    assert Mark.parse(mark.format()) == mark
