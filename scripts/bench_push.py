@@ -264,6 +264,8 @@ def gateway_env(
         "GATEWAY_PUSH_BATCH_SIZE": str(args.batch_size),
         "GATEWAY_LOG_LEVEL": args.log_level,
     }
+    if args.novomind_connections:
+        env["NOVOMIND_MAX_CONNECTIONS"] = str(args.novomind_connections)
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
@@ -916,6 +918,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--receiver-workers", type=int, default=1, help="uvicorn workers of `ctnm serve`")
     parser.add_argument("--batch-size", type=int, default=64, help="GATEWAY_PUSH_BATCH_SIZE")
     parser.add_argument("--log-level", default="WARNING", help="GATEWAY_LOG_LEVEL of the gateway processes")
+    parser.add_argument(
+        "--novomind-connections", type=int, default=0, help="NOVOMIND_MAX_CONNECTIONS per worker process (0: default)"
+    )
     parser.add_argument("--redis-url", default=None, help="use this (empty) Redis instead of a throwaway one")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for a run to drain")
     parser.add_argument("--seed", type=int, default=20261128)

@@ -163,10 +163,18 @@ class NovomindClient:
         self._token_url = self._base_url + settings.token_path
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
+        # Requests beyond the pool's size wait here rather than in httpcore's pool queue, which scans
+        # every queued request against every connection on each change (quadratic under a burst), and
+        # a wait for a free connection does not count against the request's own timeout.
+        self._slots = asyncio.Semaphore(settings.max_connections)
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(settings.timeout_seconds),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=10),
+            # Every connection may stay open: the pusher writes steadily, and reconnecting costs more
+            # than an idle socket.
+            limits=httpx.Limits(
+                max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+            ),
             # A redirect is an answer to classify, not to follow with a bearer token attached.
             follow_redirects=False,
         )
@@ -320,20 +328,21 @@ class NovomindClient:
         attempt: int = 1,
     ) -> httpx.Response:
         """One HTTP exchange within ``timeout_seconds``; transport failures become ``UpstreamUnavailableError``."""
-        started = self._clock()
-        try:
-            async with asyncio.timeout(self._settings.timeout_seconds):
-                return await self._http.request(method, url, headers=headers, content=content, data=data)
-        except (httpx.TimeoutException, TimeoutError):
-            reason = "timeout"
-        except httpx.DecodingError:
-            # A Content-Encoding the body does not match: the answer arrived but cannot be read.
-            self._log(method, template, "undecodable", None, started, None, attempt)
-            raise UpstreamContractError(UPSTREAM, "response encoding") from None
-        except httpx.HTTPError as exc:
-            # ConnectError, RemoteProtocolError (dropped mid-answer), ReadError, ...: the class name
-            # says enough; the message would quote the URL.
-            reason = type(exc).__name__
+        async with self._slots:
+            started = self._clock()
+            try:
+                async with asyncio.timeout(self._settings.timeout_seconds):
+                    return await self._http.request(method, url, headers=headers, content=content, data=data)
+            except (httpx.TimeoutException, TimeoutError):
+                reason = "timeout"
+            except httpx.DecodingError:
+                # A Content-Encoding the body does not match: the answer arrived but cannot be read.
+                self._log(method, template, "undecodable", None, started, None, attempt)
+                raise UpstreamContractError(UPSTREAM, "response encoding") from None
+            except httpx.HTTPError as exc:
+                # ConnectError, RemoteProtocolError (dropped mid-answer), ReadError, ...: the class name
+                # says enough; the message would quote the URL.
+                reason = type(exc).__name__
         self._log(method, template, reason, None, started, None, attempt)
         raise UpstreamUnavailableError(UPSTREAM, reason)
 

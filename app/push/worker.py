@@ -28,8 +28,9 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Final, Literal, Protocol
 
 import msgspec
@@ -137,22 +138,57 @@ class PushWorker:
     # -- the loop ------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; an in-flight batch is finished first."""
+        """Work until ``stop`` is set, with up to ``batch_size`` deliveries in flight; those finish first.
+
+        Entries are received as soon as there is room, so one slow order (its lock held by another
+        worker, a slow write) holds up nothing but that order's later entries, which still run one
+        after another in this process, lowest sequence number first.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        tails: dict[str, asyncio.Task[None]] = {}
+        progress = asyncio.Event()
+
+        def finished(key: str, task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            if tails.get(key) is task:
+                del tails[key]
+            progress.set()
+
         while not stop.is_set():
-            try:
-                handled = await self.run_once()
-            except RetriableError as exc:  # storage unreachable: wait, do not spin
-                log_event(_log, logging.WARNING, "push.worker.receive_failed", error=exc.code)
-                handled = 0
-            except Exception as exc:  # noqa: BLE001 - a bug in one batch must not end the worker; leases hand it on
-                log_event(_log, logging.ERROR, "push.worker.batch_failed", error=type(exc).__name__)
-                handled = 0
-            if handled == 0:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self._options.idle_seconds)
+            room = self._options.batch_size - len(in_flight)
+            received = await self._receive(room) if room > 0 else []
+            for delivery in sorted(received, key=_sequence_hint):
+                task = asyncio.create_task(self._after(tails.get(delivery.key), delivery))
+                tails[delivery.key] = task
+                in_flight.add(task)
+                task.add_done_callback(partial(finished, delivery.key))
+            if not received:
+                progress.clear()
+                await _first_of(stop, progress, timeout=self._options.idle_seconds)
+        if in_flight:
+            await asyncio.wait(in_flight)
+
+    async def _receive(self, room: int) -> list[Delivery]:
+        try:
+            return await self._queue.receive(
+                self._options.name, max_count=room, lease_seconds=self._options.lease_seconds
+            )
+        except RetriableError as exc:  # storage unreachable: the caller waits, it does not spin
+            log_event(_log, logging.WARNING, "push.worker.receive_failed", error=exc.code)
+        except Exception as exc:  # noqa: BLE001 - a bug must not end the worker; leases hand entries on
+            log_event(_log, logging.ERROR, "push.worker.receive_failed", error=type(exc).__name__)
+        return []
+
+    async def _after(self, previous: asyncio.Task[None] | None, delivery: Delivery) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        try:
+            await self.handle(delivery)
+        except Exception as exc:  # noqa: BLE001 - handle settles every outcome; this is a bug, and the lease hands it on
+            log_event(_log, logging.ERROR, "push.worker.unexpected", error=type(exc).__name__)
 
     async def run_once(self) -> int:
-        """Receive one batch and handle it; returns how many deliveries it held."""
+        """Receive one batch and handle all of it; returns how many deliveries it held (tests, tools)."""
         deliveries = await self._queue.receive(
             self._options.name, max_count=self._options.batch_size, lease_seconds=self._options.lease_seconds
         )
@@ -447,6 +483,16 @@ class Mark(msgspec.Struct, frozen=True):
 
     def format(self) -> str:
         return f"{'' if self.sequence is None else self.sequence}@{self.version}"
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of ``events`` is set, or ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _merge_targets(stored: tuple[Target, ...], auto: tuple[Target, ...]) -> tuple[Target, ...]:

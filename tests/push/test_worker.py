@@ -3,6 +3,7 @@ a commercetools order source held in memory. Each test drives the queue and read
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -354,3 +355,25 @@ async def test_messages_older_than_a_re_read_never_overwrite_it(harness: Harness
 def test_marks_read_what_earlier_versions_wrote(stored: str | None, mark: Mark) -> None:
     assert Mark.parse(stored) == mark
     assert Mark.parse(mark.format()) == mark
+
+
+async def test_the_running_worker_keeps_each_orders_sequence_and_stops_cleanly(harness: Harness) -> None:
+    worker = harness.make_worker(MAPPINGS, batch_size=4)
+    for seq, state in enumerate(["Ready", "Shipped", "Delayed", "Delivered"], start=1):
+        await harness.deliver(message("OrderShipmentStateChanged", seq=seq, message_id=f"m{seq}", shipmentState=state))
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    for _ in range(200):
+        stats = await harness.storage.queue.stats()
+        if stats.ready + stats.in_flight + stats.delayed == 0:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+    assert harness.ticket()["ct.shipmentState"] == "Delivered"
+    assert harness.memos() == [
+        "Bestellung ON-1001 ist versandbereit.",
+        "Bestellung ON-1001 wurde versandt.",
+        "Bestellung ON-1001 verzögert sich.",
+        "Bestellung ON-1001 wurde zugestellt.",
+    ]
