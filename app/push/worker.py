@@ -290,7 +290,7 @@ class PushWorker:
         """Handle the message under its resource's lock; ``None``: a gap to wait out (``may_wait``)."""
         resource = message.resource
         mark_name = f"seq:{resource.type_id}:{resource.id}"
-        async with self._locked(f"{resource.type_id}:{resource.id}", owner):
+        async with self._locked(f"{resource.type_id}:{resource.id}", owner) as held:
             stored = await self._marks.get(mark_name)
             mark = Mark.parse(stored)
             if message.resource_version <= mark.version:
@@ -313,11 +313,11 @@ class PushWorker:
             outcome: Outcome
             written = message.resource_version
             if decision == "gap" and resource.type_id == "order":
-                effects, read_version = await self._snapshot(resource.id, trigger=message.id, owner=owner)
+                effects, read_version = await self._snapshot(resource.id, trigger=message.id, held=held)
                 outcome, written = "snapshot", max(written, read_version)
             else:
                 changes = to_status_changes(message)
-                outcome, effects = ("applied", await self._apply(changes, owner)) if changes else ("no-change", 0)
+                outcome, effects = ("applied", await self._apply(changes, held)) if changes else ("no-change", 0)
             raised = Mark(max(mark.sequence or 0, message.sequence_number), max(mark.version, written))
             if not await self._marks.advance(mark_name, expected=stored, value=raised.format()):
                 raise RetriableError("sequence mark moved while the order was locked (lease lost)")
@@ -326,17 +326,17 @@ class PushWorker:
     async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
         """A change notification: write the order as it is now, and remember the version written."""
         mark_name = f"seq:order:{order_id}"
-        async with self._locked(f"order:{order_id}", owner):
+        async with self._locked(f"order:{order_id}", owner) as held:
             stored = await self._marks.get(mark_name)
             mark = Mark.parse(stored)
-            effects, read_version = await self._snapshot(order_id, trigger=trigger, owner=owner)
+            effects, read_version = await self._snapshot(order_id, trigger=trigger, held=held)
             if read_version > mark.version:
                 raised = Mark(mark.sequence, read_version)
                 if not await self._marks.advance(mark_name, expected=stored, value=raised.format()):
                     raise RetriableError("sequence mark moved while the order was locked (lease lost)")
             return "snapshot", effects
 
-    async def _apply(self, changes: list[StatusChange], owner: str) -> int:
+    async def _apply(self, changes: list[StatusChange], held: _Held) -> int:
         sent = 0
         for change in changes:
             order_id = change.source.order_id or await self._order_of_payment(change.source.payment_id)
@@ -345,10 +345,10 @@ class PushWorker:
             facts, targets = await self._facts_for(order_id, change.source.order_number)
             if targets:
                 effects = plan_effects(self._rules, change, facts, targets, tracking_url=self._tracking_url)
-                sent += await self._perform(effects, owner)
+                sent += await self._perform(effects, held)
         return sent
 
-    async def _snapshot(self, order_id: str, *, trigger: str, owner: str) -> tuple[int, int]:
+    async def _snapshot(self, order_id: str, *, trigger: str, held: _Held) -> tuple[int, int]:
         """Write the order's current state to its tickets; returns (writes sent, order version read)."""
         order = await self._orders.get_order_by_id(order_id, expand=())
         if order is None:
@@ -370,9 +370,10 @@ class PushWorker:
             read_at=datetime.now(UTC),
         )
         effects = plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url)
-        return await self._perform(effects, owner), order.version
+        return await self._perform(effects, held), order.version
 
-    async def _perform(self, effects: list[Effect], owner: str) -> int:
+    async def _perform(self, effects: list[Effect], held: _Held) -> int:
+        owner = held.owner
         sent = 0
         for effect in effects:
             reservation = await self._idempotency.reserve(
@@ -386,6 +387,7 @@ class PushWorker:
             if reservation.state == "busy":
                 raise RetriableError("the same write is in progress in another worker")
             try:
+                await held.confirm()
                 await self._tickets.send(
                     NovomindWrite(
                         method=effect.method,
@@ -462,7 +464,7 @@ class PushWorker:
         return reference
 
     @asynccontextmanager
-    async def _locked(self, resource: str, owner: str) -> AsyncIterator[None]:
+    async def _locked(self, resource: str, owner: str) -> AsyncIterator[_Held]:
         """Hold ``resource`` exclusively across workers (an idempotency-store lease that expires on a crash)."""
         key = f"lock:{resource}"
         deadline = time.monotonic() + self._options.lock_wait_seconds
@@ -476,9 +478,28 @@ class PushWorker:
                 raise RetriableError("the order is being handled by another worker")
             await asyncio.sleep(self._rng.uniform(0.005, 0.05))
         try:
-            yield
+            yield _Held(self._idempotency, key, owner, self._options.lease_seconds)
         finally:
             await self._settle(self._idempotency.abandon(key, owner=owner))
+
+
+class _Held:
+    """A held per-resource lock. A worker stalled past its lease (paused, starved) must not write after
+    another worker took the order over: that write could put an older state over a newer one. So each
+    write first confirms the lock, which also renews its lease."""
+
+    def __init__(self, store: IdempotencyStore, key: str, owner: str, lease_seconds: float) -> None:
+        self._store = store
+        self._key = key
+        self.owner = owner
+        self._lease_seconds = lease_seconds
+
+    async def confirm(self) -> None:
+        reservation = await self._store.reserve(
+            self._key, owner=self.owner, lease_seconds=self._lease_seconds, ttl_seconds=self._lease_seconds
+        )
+        if reservation.state != "acquired":
+            raise RetriableError("the order's lock ran out and another worker took it; nothing written")
 
 
 class Mark(msgspec.Struct, frozen=True):

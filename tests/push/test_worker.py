@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from app.commercetools.models import CtOrder
-from app.errors import NotFoundError
+from app.errors import NotFoundError, RetriableError
 from app.mapping.loader import Mappings, load_mappings
 from app.mapping.rules import ViewRules
 from app.novomind.client import NovomindClient
@@ -107,7 +107,7 @@ class Harness:
             markets=mappings.markets,
             auto_link_field=mappings.links.auto.order_custom_field,
             tracking_url=ViewRules.from_mappings(mappings).tracking_url,
-            options=WorkerOptions(name="test-worker", lease_seconds=5.0, **options),
+            options=msgspec.structs.replace(WorkerOptions(name="test-worker", lease_seconds=5.0), **options),
         )
 
     async def deliver(self, msg: dict[str, Any]) -> str:
@@ -377,3 +377,23 @@ async def test_the_running_worker_keeps_each_orders_sequence_and_stops_cleanly(h
         "Bestellung ON-1001 verzögert sich.",
         "Bestellung ON-1001 wurde zugestellt.",
     ]
+
+
+async def test_a_worker_whose_lock_ran_out_and_was_taken_writes_nothing(harness: Harness) -> None:
+    """Fencing: stalled past its lease, a worker must not write over the one that took the order over."""
+    worker = harness.make_worker(MAPPINGS, lease_seconds=0.2)
+    async with worker._locked(f"order:{ORDER_ID}", "stalled") as held:
+        await held.confirm()  # still ours: renews
+        await asyncio.sleep(0.3)
+        taken = await harness.storage.idempotency.reserve(
+            f"lock:order:{ORDER_ID}", owner="other", lease_seconds=5, ttl_seconds=5
+        )
+        assert taken.state == "acquired"
+        with pytest.raises(RetriableError, match="another worker took it"):
+            await held.confirm()
+    # Leaving the block did not drop the other worker's lock.
+    assert (
+        await harness.storage.idempotency.reserve(
+            f"lock:order:{ORDER_ID}", owner="third", lease_seconds=5, ttl_seconds=5
+        )
+    ).state == "busy"
