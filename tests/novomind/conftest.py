@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from app.sandbox.novomind import NovomindSandboxState, create_novomind_sandbox
 from app.settings import NovomindSettings, Secret
 from tests.support import ThreadedServer
+from tests.unit.fakes import MAX_REQUESTS
 
 CLIENT_ID: Final = "nm-client-41"
 CLIENT_SECRET: Final = "nm-client-secret-Q8zK"
@@ -22,7 +22,6 @@ USERNAME: Final = "svc-gateway"
 PASSWORD: Final = "nm-password-Xv7Lp"
 BASE_URL: Final = "http://iagent.test"
 TOKEN_PATH: Final = "/iMail/api/rest/token"
-MAX_REQUESTS: Final = 200
 
 
 def nm_settings(**overrides: Any) -> NovomindSettings:
@@ -124,10 +123,6 @@ class ScriptedNovomind:
     @property
     def api_requests(self) -> list[httpx.Request]:
         return [r for r in self.requests if r.url.path != self.token_path]
-
-
-def form(request: httpx.Request) -> dict[str, list[str]]:
-    return parse_qs(request.content.decode(), keep_blank_values=True, strict_parsing=True)
 
 
 def bearer(request: httpx.Request) -> str:

@@ -38,12 +38,11 @@ from tests.novomind.conftest import (
     ScriptedNovomind,
     Step,
     bearer,
-    form,
     nm_settings,
     ok_reply,
     token_reply,
 )
-from tests.unit.fakes import Collector, FakeClock
+from tests.unit.fakes import Collector, FakeClock, form
 
 TICKET_ID: Final = "100042"
 PERSONAL: Final = "anna.schmidt@example.com"
