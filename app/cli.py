@@ -19,8 +19,9 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.errors import GatewayError
 from app.mapping.loader import MappingError, load_mappings
@@ -62,11 +63,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_service(main: Coroutine[Any, Any, int]) -> int:
+    """Run a long-lived service on uvloop where it is installed (as uvicorn does for ``serve``).
+
+    The pusher is bound by per-request event-loop work (socket writes, callbacks, timers); uvloop does
+    that in C. Measured with ``scripts/bench_push.py``: see the README's speed section.
+    """
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform (Windows): the standard loop works, only slower
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
+
+
 def _push(args: argparse.Namespace) -> int:
     from app.push.command import run_push
 
     try:
-        return asyncio.run(run_push(os.environ, workers=args.workers, poll=args.poll))
+        return _run_service(run_push(os.environ, workers=args.workers, poll=args.poll))
     except (SettingsError, MappingError, ValueError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
