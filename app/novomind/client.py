@@ -167,14 +167,19 @@ class NovomindClient:
         # every queued request against every connection on each change (quadratic under a burst), and
         # a wait for a free connection does not count against the request's own timeout.
         self._slots = asyncio.Semaphore(settings.max_connections)
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(settings.timeout_seconds),
-            # Every connection may stay open: the pusher writes steadily, and reconnecting costs more
-            # than an idle socket.
+        # Every connection may stay open: the pusher writes steadily, and reconnecting costs more than
+        # an idle socket.
+        self._transport = transport or httpx.AsyncHTTPTransport(
             limits=httpx.Limits(
                 max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-            ),
+            )
+        )
+        self._timeout = httpx.Timeout(settings.timeout_seconds).as_dict()
+        # Resource requests go straight to the transport (see _exchange); the client is kept for the
+        # token form, on the same transport and so the same connections.
+        self._http = httpx.AsyncClient(
+            transport=self._transport,
+            timeout=httpx.Timeout(settings.timeout_seconds),
             # A redirect is an answer to classify, not to follow with a bearer token attached.
             follow_redirects=False,
         )
@@ -332,7 +337,9 @@ class NovomindClient:
             started = self._clock()
             try:
                 async with asyncio.timeout(self._settings.timeout_seconds):
-                    return await self._http.request(method, url, headers=headers, content=content, data=data)
+                    if data is not None:
+                        return await self._http.request(method, url, headers=headers, data=data)
+                    return await self._send_direct(method, url, headers, content)
             except (httpx.TimeoutException, TimeoutError):
                 reason = "timeout"
             except httpx.DecodingError:
@@ -345,6 +352,22 @@ class NovomindClient:
                 reason = type(exc).__name__
         self._log(method, template, reason, None, started, None, attempt)
         raise UpstreamUnavailableError(UPSTREAM, reason)
+
+    async def _send_direct(
+        self, method: str, url: str, headers: Mapping[str, str], content: bytes | None
+    ) -> httpx.Response:
+        """One request handed to the transport itself, the body read in full.
+
+        ``AsyncClient.send`` adds nothing these writes use (cookies, auth flows, redirects, hooks,
+        proxies from the environment) and measured as a third of the pusher's HTTP time.
+        """
+        request = httpx.Request(method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     def _received(self, template: str, response: httpx.Response) -> Any | None:
         if self._on_payload is not None and response.content:
