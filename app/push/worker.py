@@ -469,6 +469,7 @@ class PushWorker:
         key = f"lock:{resource}"
         deadline = time.monotonic() + self._options.lock_wait_seconds
         while True:
+            asked_at = time.monotonic()
             reservation = await self._idempotency.reserve(
                 key, owner=owner, lease_seconds=self._options.lease_seconds, ttl_seconds=self._options.lease_seconds
             )
@@ -478,7 +479,7 @@ class PushWorker:
                 raise RetriableError("the order is being handled by another worker")
             await asyncio.sleep(self._rng.uniform(0.005, 0.05))
         try:
-            yield _Held(self._idempotency, key, owner, self._options.lease_seconds)
+            yield _Held(self._idempotency, key, owner, self._options.lease_seconds, held_since=asked_at)
         finally:
             await self._settle(self._idempotency.abandon(key, owner=owner))
 
@@ -486,20 +487,37 @@ class PushWorker:
 class _Held:
     """A held per-resource lock. A worker stalled past its lease (paused, starved) must not write after
     another worker took the order over: that write could put an older state over a newer one. So each
-    write first confirms the lock, which also renews its lease."""
+    write first confirms the lock.
 
-    def __init__(self, store: IdempotencyStore, key: str, owner: str, lease_seconds: float) -> None:
+    The lease runs from the moment the store granted it, which is after this worker asked for it; so
+    until ``asked + lease`` (on this worker's monotonic clock) the lock is certainly still ours. A
+    confirmation well inside that window would only repeat what the clock already says; only when
+    less than ``_RENEW_SHARE`` of the lease is left does ``confirm`` ask the store, which also renews
+    the lease. That saves two storage round trips per event (one per write) in the common case of an
+    event handled in milliseconds, and keeps the guarantee: no write after the lease could have run out.
+    """
+
+    _RENEW_SHARE: Final = 0.5
+
+    def __init__(
+        self, store: IdempotencyStore, key: str, owner: str, lease_seconds: float, *, held_since: float
+    ) -> None:
         self._store = store
         self._key = key
         self.owner = owner
         self._lease_seconds = lease_seconds
+        self._held_since = held_since
 
     async def confirm(self) -> None:
+        if time.monotonic() < self._held_since + self._lease_seconds * self._RENEW_SHARE:
+            return
+        asked_at = time.monotonic()
         reservation = await self._store.reserve(
             self._key, owner=self.owner, lease_seconds=self._lease_seconds, ttl_seconds=self._lease_seconds
         )
         if reservation.state != "acquired":
             raise RetriableError("the order's lock ran out and another worker took it; nothing written")
+        self._held_since = asked_at
 
 
 class Mark(msgspec.Struct, frozen=True):

@@ -379,6 +379,37 @@ async def test_the_running_worker_keeps_each_orders_sequence_and_stops_cleanly(h
     ]
 
 
+async def test_a_fresh_lock_is_confirmed_by_the_clock_and_an_aging_one_by_the_store(harness: Harness) -> None:
+    """Within the first half of the lease the lock cannot have run out: no round trip. Later, the store
+    is asked, which also renews the lease from then on."""
+    worker = harness.make_worker(MAPPINGS, lease_seconds=0.4)
+    asked: list[str] = []
+    reserve = harness.storage.idempotency.reserve
+
+    async def counting_reserve(key: str, **kwargs: Any) -> Any:
+        asked.append(key)
+        return await reserve(key, **kwargs)
+
+    harness.storage.idempotency.reserve = counting_reserve  # type: ignore[method-assign]
+    try:
+        async with worker._locked(f"order:{ORDER_ID}", "me") as held:
+            assert len(asked) == 1  # taking the lock
+            await held.confirm()
+            await held.confirm()
+            assert len(asked) == 1
+            await asyncio.sleep(0.25)
+            await held.confirm()  # past half the lease: asks, and renews
+            assert len(asked) == 2
+            await held.confirm()
+            assert len(asked) == 2
+            await asyncio.sleep(0.25)  # 0.5 s since taking it, 0.25 s since renewing: still ours
+            assert (
+                await reserve(f"lock:order:{ORDER_ID}", owner="other", lease_seconds=5, ttl_seconds=5)
+            ).state == "busy"
+    finally:
+        del harness.storage.idempotency.reserve
+
+
 async def test_a_worker_whose_lock_ran_out_and_was_taken_writes_nothing(harness: Harness) -> None:
     """Fencing: stalled past its lease, a worker must not write over the one that took the order over."""
     worker = harness.make_worker(MAPPINGS, lease_seconds=0.2)
