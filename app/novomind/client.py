@@ -52,6 +52,7 @@ from app.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from app.http_pool import KeepAliveTransport
 from app.observability import correlation_id, log_event
 from app.settings import NovomindSettings
 
@@ -169,11 +170,7 @@ class NovomindClient:
         self._slots = asyncio.Semaphore(settings.max_connections)
         # Every connection may stay open: the pusher writes steadily, and reconnecting costs more than
         # an idle socket.
-        self._transport = transport or httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-            )
-        )
+        self._transport = transport or KeepAliveTransport(max_idle=settings.max_connections)
         self._timeout = httpx.Timeout(settings.timeout_seconds).as_dict()
         # Resource requests go straight to the transport (see _exchange); the client is kept for the
         # token form, on the same transport and so the same connections.

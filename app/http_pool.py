@@ -1,0 +1,254 @@
+"""A lean HTTP/1.1 keep-alive transport for ``httpx``: one ``send`` per request, one pool per origin.
+
+Why it exists: the pusher makes two small writes per event to one novomind origin, and on a 2-core
+machine its throughput is bound by per-request CPU. Profiles of ``ctnm push`` (py-spy, see the README's
+speed section) put a third of the worker in httpcore: h11's pure-Python state machine, two socket
+writes per request (head, then body), a readability probe of every pooled connection per request,
+and anyio's stream layer. This transport writes the head and body in one ``write``, parses the answer
+with a few ``readuntil``/``readexactly`` calls on asyncio streams, and notices a connection the server
+closed while it was idle from its own reader (the event loop has already seen the FIN), without a probe.
+
+What it speaks, on purpose no more: HTTP/1.1 over TCP or TLS (the trust store httpx uses), request
+bodies already in memory, responses framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or
+the end of the connection; no proxies, no HTTP/2, no ``Expect: 100-continue``, no upgrades. Callers
+bound concurrency themselves (the novomind client's semaphore); the pool keeps up to
+``max_idle`` idle connections per origin and opens one whenever none is idle.
+
+Failures come out as the ``httpx`` exceptions httpcore would raise, so callers classify them the same
+way: ``ConnectError``/``ConnectTimeout`` before the request is sent, ``WriteError``, ``ReadError``,
+``ReadTimeout``, ``RemoteProtocolError`` for a malformed or cut-off answer (including a server that
+closes without answering), ``LocalProtocolError`` for a header that would break the framing (CR, LF or
+NUL). A connection that saw any failure or cancellation is closed, never reused. Nothing is retried here:
+the push queue retries with the same idempotency key. Error messages never quote URLs, headers or bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from typing import Final, TypeAlias
+
+import httpx
+
+__all__ = ["KeepAliveTransport"]
+
+MAX_HEAD_BYTES: Final = 64 * 1024
+MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+_NO_BODY_STATUSES: Final = frozenset({204, 304})
+_FORBIDDEN_IN_HEADERS: Final = (b"\r", b"\n", b"\0")
+_HEX_DIGITS: Final = frozenset(b"0123456789abcdefABCDEF")
+
+_Origin: TypeAlias = tuple[str, str, int]
+
+
+class _Connection:
+    __slots__ = ("reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    def usable(self) -> bool:
+        # The server closed it while idle (keep-alive timeout, restart): the loop has fed the EOF.
+        return not self.reader.at_eof() and not self.writer.is_closing()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    """The answer's body, already read; decoding (``Content-Encoding``) is left to ``Response.aread``."""
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._content
+
+
+class KeepAliveTransport(httpx.AsyncBaseTransport):
+    def __init__(self, *, max_idle: int = 4, verify: ssl.SSLContext | None = None) -> None:
+        self._max_idle = max_idle
+        self._ssl = verify
+        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        url = request.url
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        if origin[0] not in ("http", "https"):
+            raise httpx.UnsupportedProtocol("only http and https URLs are supported")
+        message = _serialize(request, await request.aread())
+        timeouts = request.extensions.get("timeout", {})
+        connection = self._pooled(origin) or await self._connect(origin, timeouts.get("connect"))
+        try:
+            try:
+                connection.writer.write(message)
+            except (ConnectionError, OSError) as exc:
+                raise httpx.WriteError("the connection failed while sending") from exc
+            try:
+                async with asyncio.timeout(timeouts.get("read")):
+                    status, headers, content, reusable = await _read_response(connection.reader, request.method)
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout("no complete answer in time") from exc
+        except BaseException:
+            connection.close()
+            raise
+        if reusable and not self._closed:
+            self._release(origin, connection)
+        else:
+            connection.close()
+        return httpx.Response(status, headers=headers, stream=_Body(content), extensions={"http_version": b"HTTP/1.1"})
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for connections in self._idle.values():
+            for connection in connections:
+                connection.close()
+        self._idle.clear()
+
+    def _pooled(self, origin: _Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()
+            if connection.usable():
+                return connection
+            connection.close()
+        return None
+
+    def _release(self, origin: _Origin, connection: _Connection) -> None:
+        idle = self._idle.setdefault(origin, [])
+        if len(idle) < self._max_idle:
+            idle.append(connection)
+        else:
+            connection.close()
+
+    async def _connect(self, origin: _Origin, timeout: float | None) -> _Connection:
+        scheme, host, port = origin
+        context = None
+        if scheme == "https":
+            context = self._ssl or httpx.create_ssl_context()
+        try:
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, ssl=context, server_hostname=host if context else None, limit=MAX_HEAD_BYTES
+                )
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout("no connection in time") from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise httpx.ConnectError(f"cannot connect ({type(exc).__name__})") from exc
+        return _Connection(reader, writer)
+
+
+def _serialize(request: httpx.Request, body: bytes) -> bytes:
+    """Request line, headers and body as one buffer; refuses anything that could split the message."""
+    lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    for name, value in request.headers.raw:
+        if any(c in name or c in value for c in _FORBIDDEN_IN_HEADERS):
+            raise httpx.LocalProtocolError("a header name or value holds CR, LF or NUL")
+        lines += (name, b": ", value, b"\r\n")
+    if any(c in request.url.raw_path for c in (b" ", *_FORBIDDEN_IN_HEADERS)):
+        raise httpx.LocalProtocolError("the request target holds a space, CR, LF or NUL")
+    if body and "content-length" not in request.headers:
+        lines += (b"Content-Length: ", str(len(body)).encode("ascii"), b"\r\n")
+    lines += (b"\r\n", body)
+    return b"".join(lines)
+
+
+async def _read_response(
+    reader: asyncio.StreamReader, method: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+    """(status, headers, body, connection reusable) of the next answer, 1xx interim answers skipped."""
+    while True:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if not exc.partial:
+                raise httpx.RemoteProtocolError("the server closed the connection without answering") from None
+            raise httpx.RemoteProtocolError("the answer's head was cut off") from None
+        except asyncio.LimitOverrunError:
+            raise httpx.RemoteProtocolError("the answer's head is too large") from None
+        except (ConnectionError, OSError) as exc:
+            raise httpx.ReadError(f"the connection failed ({type(exc).__name__})") from exc
+        status_line, *header_lines = head[:-4].split(b"\r\n")
+        version, status = _status(status_line)
+        if 100 <= status < 200 and status != 101:
+            continue
+        break
+    headers: list[tuple[bytes, bytes]] = []
+    length: int | None = None
+    chunked = False
+    connection_tokens: set[bytes] = set()
+    for line in header_lines:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            raise httpx.RemoteProtocolError("a malformed header line in the answer")
+        value = value.strip()
+        lowered = name.lower()
+        if lowered == b"content-length":
+            if not value.isdigit() or (length is not None and int(value) != length):
+                raise httpx.RemoteProtocolError("an invalid Content-Length in the answer")
+            length = int(value)
+        elif lowered == b"transfer-encoding":
+            chunked = value.lower().split(b",")[-1].strip() == b"chunked"
+        elif lowered == b"connection":
+            connection_tokens.update(token.strip().lower() for token in value.split(b","))
+        headers.append((name, value))
+    keep_alive = b"keep-alive" in connection_tokens if version == b"HTTP/1.0" else b"close" not in connection_tokens
+    try:
+        if method == "HEAD" or status in _NO_BODY_STATUSES:
+            content = b""
+        elif chunked:
+            content = await _read_chunked(reader)
+        elif length is not None:
+            if length > MAX_BODY_BYTES:
+                raise httpx.RemoteProtocolError("the answer's body is too large")
+            content = await reader.readexactly(length)
+        else:
+            # Framed by the end of the connection, which therefore cannot be reused.
+            content = await reader.read(MAX_BODY_BYTES + 1)
+            while chunk := await reader.read(MAX_BODY_BYTES + 1 - len(content)):
+                content += chunk
+            if len(content) > MAX_BODY_BYTES:
+                raise httpx.RemoteProtocolError("the answer's body is too large")
+            keep_alive = False
+    except asyncio.IncompleteReadError:
+        raise httpx.RemoteProtocolError("the answer's body was cut off") from None
+    except asyncio.LimitOverrunError:
+        raise httpx.RemoteProtocolError("a chunk line of the answer is too long") from None
+    except (ConnectionError, OSError) as exc:
+        raise httpx.ReadError(f"the connection failed ({type(exc).__name__})") from exc
+    return status, headers, content, keep_alive
+
+
+def _status(line: bytes) -> tuple[bytes, int]:
+    version, _, rest = line.partition(b" ")
+    code = rest[:3]
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
+        raise httpx.RemoteProtocolError("a malformed status line in the answer")
+    return version, int(code)
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        size_line = (await reader.readuntil(b"\r\n"))[:-2]
+        size_text = size_line.split(b";", 1)[0].strip()
+        if not size_text or len(size_text) > 16 or not _HEX_DIGITS.issuperset(size_text):
+            raise httpx.RemoteProtocolError("a malformed chunk size in the answer")
+        size = int(size_text, 16)
+        if size == 0:
+            # Trailer fields, if any, up to the empty line; they are not used.
+            while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                pass
+            return b"".join(parts)
+        total += size
+        if total > MAX_BODY_BYTES:
+            raise httpx.RemoteProtocolError("the answer's body is too large")
+        parts.append(await reader.readexactly(size))
+        if await reader.readexactly(2) != b"\r\n":
+            raise httpx.RemoteProtocolError("a malformed chunk in the answer")

@@ -1,0 +1,276 @@
+"""The keep-alive transport: framing, reuse, failures, against scripted servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Final
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.http_pool import KeepAliveTransport, _read_response
+
+# Tests that start a scripted server on loopback; the framing property below needs none.
+loopback = pytest.mark.integration
+
+HOST: Final = "127.0.0.1"
+OK: Final = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"ok":true}'
+
+# One step of a scripted connection: answer the next request with these bytes, or do something else.
+Step = bytes | Callable[[asyncio.StreamWriter], object]
+
+
+class Scripted:
+    """A server whose n-th connection plays the n-th script; records each request it read, whole."""
+
+    def __init__(self, scripts: Sequence[Sequence[Step]]) -> None:
+        self._scripts = list(scripts)
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.url = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        script = self._scripts[min(self.connections, len(self._scripts) - 1)]
+        self.connections += 1
+        try:
+            for step in script:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                self.requests.append(head + await reader.readexactly(length))
+                if isinstance(step, bytes):
+                    writer.write(step)
+                    await writer.drain()
+                else:
+                    result = step(writer)
+                    if asyncio.iscoroutine(result):
+                        await result
+            await reader.read()  # keep the connection until the client closes it
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def scripted(*scripts: Sequence[Step]) -> AsyncIterator[Scripted]:
+    server_state = Scripted(scripts)
+    server = await asyncio.start_server(server_state.handle, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    server_state.url = f"http://{HOST}:{port}"
+    try:
+        yield server_state
+    finally:
+        server.close()
+
+
+async def send(
+    transport: KeepAliveTransport, url: str, *, method: str = "POST", body: bytes = b'{"a":1}', timeout: float = 2.0
+) -> httpx.Response:
+    request = httpx.Request(
+        method,
+        url + "/iMail/api/rest/processes/7/memos?x=1",
+        headers={"Idempotency-Key": "k-1"},
+        content=body if method != "HEAD" else None,
+        extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+    )
+    response = await transport.handle_async_request(request)
+    await response.aread()
+    return response
+
+
+def close_now(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+
+
+@loopback
+async def test_requests_share_one_connection_and_each_goes_out_in_one_piece() -> None:
+    async with scripted([OK, OK, OK]) as server:
+        transport = KeepAliveTransport()
+        bodies = [(await send(transport, server.url)).content for _ in range(3)]
+        await transport.aclose()
+    assert bodies == [b'{"ok":true}'] * 3
+    assert server.connections == 1
+    first = server.requests[0]
+    assert first.startswith(b"POST /iMail/api/rest/processes/7/memos?x=1 HTTP/1.1\r\n")
+    assert b"\r\nHost: 127.0.0.1:" in first
+    assert b"\r\nContent-Length: 7\r\n" in first
+    assert b"\r\nIdempotency-Key: k-1\r\n" in first
+    assert first.endswith(b'\r\n\r\n{"a":1}')
+
+
+@loopback
+async def test_a_chunked_answer_with_extensions_and_trailers() -> None:
+    answer = (
+        b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'4;name=x\r\n{"ok\r\n7\r\n":true}\r\n0\r\nX-Trailer: 1\r\n\r\n'
+    )
+    async with scripted([answer, OK]) as server:
+        transport = KeepAliveTransport()
+        first = await send(transport, server.url)
+        second = await send(transport, server.url)
+        await transport.aclose()
+    assert (first.status_code, first.content) == (201, b'{"ok":true}')
+    assert second.content == b'{"ok":true}'
+    assert server.connections == 1
+
+
+@loopback
+async def test_an_answer_framed_by_closing_is_read_to_the_end_and_its_connection_dropped() -> None:
+    answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 70_000
+
+    async def then_close(writer: asyncio.StreamWriter) -> None:
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    async with scripted([then_close], [OK]) as server:
+        transport = KeepAliveTransport()
+        first = await send(transport, server.url)
+        second = await send(transport, server.url)
+        await transport.aclose()
+    assert first.content == b"x" * 70_000
+    assert second.content == b'{"ok":true}'
+    assert server.connections == 2
+
+
+@loopback
+async def test_a_connection_closed_while_idle_is_replaced_not_failed() -> None:
+    async def answer_then_close(writer: asyncio.StreamWriter) -> None:
+        writer.write(OK)
+        await writer.drain()
+        writer.close()
+
+    async with scripted([answer_then_close], [OK]) as server:
+        transport = KeepAliveTransport()
+        await send(transport, server.url)
+        await asyncio.sleep(0.05)  # the server's FIN arrives while the connection is idle
+        second = await send(transport, server.url)
+        await transport.aclose()
+    assert second.status_code == 200
+    assert server.connections == 2
+
+
+@loopback
+@pytest.mark.parametrize(
+    ("step", "error"),
+    [
+        (close_now, httpx.RemoteProtocolError),  # closed without answering
+        (b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"cut', httpx.RemoteProtocolError),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", httpx.RemoteProtocolError),
+        (b"HTTP/2 200 OK\r\n\r\n", httpx.RemoteProtocolError),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", httpx.RemoteProtocolError),
+        (b"HTTP/1.1 200 OK\r\nbroken header\r\n\r\n", httpx.RemoteProtocolError),
+    ],
+)
+async def test_a_broken_answer_fails_and_its_connection_is_not_reused(step: Step, error: type[Exception]) -> None:
+    async def cut(writer: asyncio.StreamWriter) -> None:
+        if callable(step):
+            step(writer)
+            return
+        writer.write(step)
+        await writer.drain()
+        writer.close()
+
+    async with scripted([cut], [OK]) as server:
+        transport = KeepAliveTransport()
+        with pytest.raises(error):
+            await send(transport, server.url)
+        after = await send(transport, server.url)
+        await transport.aclose()
+    assert after.status_code == 200
+    assert server.connections == 2
+
+
+@loopback
+async def test_a_slow_answer_times_out_and_the_late_answer_is_never_read_as_the_next_one() -> None:
+    async def late(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.3)
+        writer.write(b"HTTP/1.1 500 Late\r\nContent-Length: 0\r\n\r\n")
+
+    async with scripted([late], [OK]) as server:
+        transport = KeepAliveTransport()
+        with pytest.raises(httpx.ReadTimeout):
+            await send(transport, server.url, timeout=0.1)
+        await asyncio.sleep(0.3)
+        after = await send(transport, server.url)
+        await transport.aclose()
+    assert after.status_code == 200
+
+
+@loopback
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    server = await asyncio.start_server(lambda r, w: None, HOST, 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    transport = KeepAliveTransport()
+    with pytest.raises(httpx.ConnectError):
+        await send(transport, f"http://{HOST}:{port}")
+
+
+@loopback
+async def test_a_header_that_would_split_the_request_is_refused_before_sending() -> None:
+    async with scripted([OK]) as server:
+        transport = KeepAliveTransport()
+        request = httpx.Request("POST", server.url + "/x", headers={"X-Note": "a\r\nX-Evil: 1"}, content=b"{}")
+        with pytest.raises(httpx.LocalProtocolError):
+            await transport.handle_async_request(request)
+        await transport.aclose()
+    assert server.requests == []
+
+
+@loopback
+async def test_interim_answers_no_body_answers_and_gzip() -> None:
+    packed = gzip.compress(b'{"ok":true}')
+    gzipped = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed) + packed
+    async with scripted([b"HTTP/1.1 100 Continue\r\n\r\n" + OK, b"HTTP/1.1 204 No Content\r\n\r\n", gzipped]) as server:
+        transport = KeepAliveTransport()
+        interim = await send(transport, server.url)
+        empty = await send(transport, server.url)
+        decoded = await send(transport, server.url)
+        await transport.aclose()
+    assert (interim.status_code, interim.content) == (200, b'{"ok":true}')
+    assert (empty.status_code, empty.content) == (204, b"")
+    assert decoded.content == b'{"ok":true}'
+    assert server.connections == 1
+
+
+def frame(body: bytes, cuts: list[int], *, chunked: bool) -> bytes:
+    if not chunked:
+        return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    bounds = sorted({0, len(body), *(c % (len(body) + 1) for c in cuts)})
+    pieces = [body[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
+    return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+
+
+async def parse(data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+    reader = asyncio.StreamReader()
+    reader.feed_data(data)
+    reader.feed_eof()
+    return await _read_response(reader, "POST")
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=600), cuts=st.lists(st.integers(min_value=0), max_size=8), chunked=st.booleans())
+def test_any_framing_gives_back_the_body_and_any_cut_fails(body: bytes, cuts: list[int], chunked: bool) -> None:
+    """Whole: the exact body, connection reusable. Cut anywhere: an error, never a shorter body."""
+    message = frame(body, cuts, chunked=chunked)
+    status, _, content, reusable = asyncio.run(parse(message))
+    assert (status, content, reusable) == (200, body, True)
+    for end in {len(message) // 3, len(message) // 2, len(message) - 1}:
+        with pytest.raises(httpx.RemoteProtocolError):
+            asyncio.run(parse(message[:end]))
