@@ -1,7 +1,7 @@
 """Benchmark: the status push end to end, receiver -> queue -> workers -> novomind sandbox.
 
     .venv/bin/python scripts/bench_push.py [--backends sqlite,redis] [--events 3000] [--rate 200]
-        [--steady-seconds 10] [--procs-redis 3] [--procs-sqlite 1] [--workers 2] [--redis-url URL]
+        [--steady-seconds 10] [--procs-redis 2] [--procs-sqlite 2] [--workers 1] [--redis-url URL]
 
 Per backend (embedded SQLite in a temporary directory; Redis: a throwaway redis-server on a free
 loopback port, or ``--redis-url`` pointing at an *empty* database) the script starts, all on 127.0.0.1:
@@ -912,9 +912,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=0.5,
         help="when --rate exceeds the measured throughput, also measure latency at this share of it (0 = no)",
     )
-    parser.add_argument("--procs-redis", type=int, default=3, help="`ctnm push` processes with Redis")
-    parser.add_argument("--procs-sqlite", type=int, default=1, help="`ctnm push` processes with SQLite")
-    parser.add_argument("--workers", type=int, default=2, help="--workers of each `ctnm push`")
+    # Defaults: the fastest shape measured on 2 cores. The workers are CPU-bound, so one worker per
+    # process and as many processes as cores; more only share the same CPU (README, speed section).
+    parser.add_argument("--procs-redis", type=int, default=2, help="`ctnm push` processes with Redis")
+    parser.add_argument("--procs-sqlite", type=int, default=2, help="`ctnm push` processes with SQLite")
+    parser.add_argument("--workers", type=int, default=1, help="--workers of each `ctnm push`")
     parser.add_argument("--receiver-workers", type=int, default=1, help="uvicorn workers of `ctnm serve`")
     parser.add_argument("--batch-size", type=int, default=64, help="GATEWAY_PUSH_BATCH_SIZE")
     parser.add_argument("--log-level", default="WARNING", help="GATEWAY_LOG_LEVEL of the gateway processes")
