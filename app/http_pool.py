@@ -130,7 +130,8 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         scheme, host, port = origin
         context = None
         if scheme == "https":
-            context = self._ssl or httpx.create_ssl_context()
+            # httpx's trust store (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), built once.
+            context = self._ssl = self._ssl or httpx.create_ssl_context()
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(

@@ -120,9 +120,11 @@ class NovomindSettings(_Section, frozen=True):
     # Lifetime assumed when the token response carries no usable `expires_in` (undocumented by novomind).
     default_token_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
     # Connections to iAGENT per process; more concurrent writes wait for one (not counted as timeout).
-    # Few are better: httpcore checks every idle connection on each request (measured on loopback:
-    # 2 -> 210 events/s, 4 -> 198, 8 -> 167, 16 -> 139 per worker process).
-    max_connections: Annotated[int, msgspec.Meta(ge=1, le=200)] = 4
+    # An idle connection costs nothing per request (app/http_pool.py), while each one carries one write
+    # per round trip: over a WAN to iAGENT (tens of ms) few connections cap the writes per second.
+    # Measured on loopback, scripts/bench_push.py, Redis 2x1: 2 -> 243 events/s, 4 -> 292, 8 -> 294,
+    # 16 -> 302 (the last three within the machine's noise).
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=200)] = 16
     # Request header carrying each write's idempotency key (honoured by the sandbox; iAGENT documents none).
     idempotency_header: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9-]{1,64}$")] = "Idempotency-Key"
 
