@@ -103,6 +103,15 @@ def close_now(writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
+def answer_and_close(answer: bytes) -> Callable[[asyncio.StreamWriter], object]:
+    async def step(writer: asyncio.StreamWriter) -> None:
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    return step
+
+
 @loopback
 async def test_requests_share_one_connection_and_each_goes_out_in_one_piece() -> None:
     async with scripted([OK, OK, OK]) as server:
@@ -138,13 +147,7 @@ async def test_a_chunked_answer_with_extensions_and_trailers() -> None:
 @loopback
 async def test_an_answer_framed_by_closing_is_read_to_the_end_and_its_connection_dropped() -> None:
     answer = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 70_000
-
-    async def then_close(writer: asyncio.StreamWriter) -> None:
-        writer.write(answer)
-        await writer.drain()
-        writer.close()
-
-    async with scripted([then_close], [OK]) as server:
+    async with scripted([answer_and_close(answer)], [OK]) as server:
         transport = KeepAliveTransport()
         first = await send(transport, server.url)
         second = await send(transport, server.url)
@@ -156,12 +159,7 @@ async def test_an_answer_framed_by_closing_is_read_to_the_end_and_its_connection
 
 @loopback
 async def test_a_connection_closed_while_idle_is_replaced_not_failed() -> None:
-    async def answer_then_close(writer: asyncio.StreamWriter) -> None:
-        writer.write(OK)
-        await writer.drain()
-        writer.close()
-
-    async with scripted([answer_then_close], [OK]) as server:
+    async with scripted([answer_and_close(OK)], [OK]) as server:
         transport = KeepAliveTransport()
         await send(transport, server.url)
         await asyncio.sleep(0.05)  # the server's FIN arrives while the connection is idle
@@ -184,15 +182,7 @@ async def test_a_connection_closed_while_idle_is_replaced_not_failed() -> None:
     ],
 )
 async def test_a_broken_answer_fails_and_its_connection_is_not_reused(step: Step, error: type[Exception]) -> None:
-    async def cut(writer: asyncio.StreamWriter) -> None:
-        if callable(step):
-            step(writer)
-            return
-        writer.write(step)
-        await writer.drain()
-        writer.close()
-
-    async with scripted([cut], [OK]) as server:
+    async with scripted([step if callable(step) else answer_and_close(step)], [OK]) as server:
         transport = KeepAliveTransport()
         with pytest.raises(error):
             await send(transport, server.url)
