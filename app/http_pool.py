@@ -139,7 +139,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout("no connection in time") from exc
-        except (OSError, ssl.SSLError) as exc:
+        except OSError as exc:  # refused, unreachable, TLS handshake or certificate (ssl.SSLError)
             raise httpx.ConnectError(f"cannot connect ({type(exc).__name__})") from exc
         return _Connection(reader, writer)
 

@@ -164,12 +164,11 @@ class NovomindClient:
         self._token_url = self._base_url + settings.token_path
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
-        # Requests beyond the pool's size wait here rather than in httpcore's pool queue, which scans
-        # every queued request against every connection on each change (quadratic under a burst), and
-        # a wait for a free connection does not count against the request's own timeout.
+        # At most max_connections requests at once (the transport opens a connection whenever none is
+        # idle); the others wait here, and that wait does not count against a request's own timeout.
         self._slots = asyncio.Semaphore(settings.max_connections)
         # Every connection may stay open: the pusher writes steadily, and reconnecting costs more than
-        # an idle socket.
+        # an idle socket. Tests pass an httpx.MockTransport or ASGITransport instead.
         self._transport = transport or KeepAliveTransport(max_idle=settings.max_connections)
         self._timeout = httpx.Timeout(settings.timeout_seconds).as_dict()
         # Resource requests go straight to the transport (see _exchange); the client is kept for the
