@@ -53,7 +53,7 @@ class PushRuntime:
             PushWorker(
                 queue=storage.queue,
                 idempotency=storage.idempotency,
-                marks=storage.cursors,
+                gates=storage.gates,
                 links=storage.links,
                 orders=orders,
                 tickets=tickets,

@@ -1,10 +1,10 @@
 """The push worker: queue entry → status change → novomind writes, at least once, with one effect each.
 
-For every delivery the worker, holding the lock of the message's resource (one order is handled by
-one worker at a time, across processes):
+For every delivery the worker, inside the gate of the message's resource (one order is handled by
+one worker at a time, across processes; :class:`app.storage.ports.SequenceGates`):
 
-1. checks the resource's high-water mark (the last ``sequenceNumber`` applied and the newest resource
-   version written, in the cursor store): stale (an older sequence number, or a version a re-read
+1. checks the resource's high-water mark, read on entering the gate (the last ``sequenceNumber``
+   applied and the newest resource version written): stale (an older sequence number, or a version a re-read
    already wrote) → acknowledged without effect; next in line → applied; ahead of a missing message
    (once the missing one has had ``gap_wait_seconds`` to arrive), or the first message seen for an
    order that had earlier ones → the order is re-read and its current state written instead (a
@@ -12,7 +12,8 @@ one worker at a time, across processes):
    older one;
 2. renders the writes (:mod:`app.push.effects`) for every linked ticket and performs each one under
    its idempotency key: reserved, sent with the key as ``Idempotency-Key``, then marked done;
-3. raises the mark, then acknowledges the entry.
+3. raises the mark as it leaves the gate (stored only if its lease is still live), then
+   acknowledges the entry.
 
 A crash anywhere leaves the entry leased; when the lease runs out another worker gets it, finds the
 effects already done (or re-sends one whose completion was not recorded, with the same key) and the
@@ -49,7 +50,7 @@ from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_eff
 from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
 from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
-from app.storage.ports import CursorStore, Delivery, EventQueue, IdempotencyStore, LinkStore
+from app.storage.ports import Delivery, EventQueue, GateEntry, IdempotencyStore, LinkStore, SequenceGates
 
 __all__ = ["Mark", "OrderSource", "Outcome", "PushWorker", "TicketWriter", "WorkerOptions"]
 
@@ -107,7 +108,7 @@ class PushWorker:
         *,
         queue: EventQueue,
         idempotency: IdempotencyStore,
-        marks: CursorStore,
+        gates: SequenceGates,
         links: LinkStore,
         orders: OrderSource,
         tickets: TicketWriter,
@@ -121,7 +122,7 @@ class PushWorker:
     ) -> None:
         self._queue = queue
         self._idempotency = idempotency
-        self._marks = marks
+        self._gates = gates
         self._links = links
         self._orders = orders
         self._tickets = tickets
@@ -289,10 +290,8 @@ class PushWorker:
     async def _apply_message(self, message: m.Message, owner: str, *, may_wait: bool) -> tuple[Outcome, int] | None:
         """Handle the message under its resource's lock; ``None``: a gap to wait out (``may_wait``)."""
         resource = message.resource
-        mark_name = f"seq:{resource.type_id}:{resource.id}"
         async with self._locked(f"{resource.type_id}:{resource.id}", owner) as held:
-            stored = await self._marks.get(mark_name)
-            mark = Mark.parse(stored)
+            mark = Mark.parse(held.mark)
             if message.resource_version <= mark.version:
                 # A re-read already wrote a version of the resource that includes this message.
                 decision = "stale"
@@ -304,9 +303,7 @@ class PushWorker:
             if decision == "stale":
                 if message.sequence_number > (mark.sequence or 0):
                     # Covered by a re-read but newer in sequence: keep the next message from looking like a gap.
-                    await self._marks.advance(
-                        mark_name, expected=stored, value=Mark(message.sequence_number, mark.version).format()
-                    )
+                    await held.leave(Mark(message.sequence_number, mark.version))
                 return "stale", 0
             if decision == "gap" and may_wait and mark.sequence is not None:
                 return None
@@ -319,21 +316,17 @@ class PushWorker:
                 changes = to_status_changes(message)
                 outcome, effects = ("applied", await self._apply(changes, held)) if changes else ("no-change", 0)
             raised = Mark(max(mark.sequence or 0, message.sequence_number), max(mark.version, written))
-            if not await self._marks.advance(mark_name, expected=stored, value=raised.format()):
-                raise RetriableError("sequence mark moved while the order was locked (lease lost)")
+            if not await held.leave(raised):
+                raise RetriableError("the order's gate was lost before its mark was stored (lease ran out)")
             return outcome, effects
 
     async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
         """A change notification: write the order as it is now, and remember the version written."""
-        mark_name = f"seq:order:{order_id}"
         async with self._locked(f"order:{order_id}", owner) as held:
-            stored = await self._marks.get(mark_name)
-            mark = Mark.parse(stored)
+            mark = Mark.parse(held.mark)
             effects, read_version = await self._snapshot(order_id, trigger=trigger, held=held)
-            if read_version > mark.version:
-                raised = Mark(mark.sequence, read_version)
-                if not await self._marks.advance(mark_name, expected=stored, value=raised.format()):
-                    raise RetriableError("sequence mark moved while the order was locked (lease lost)")
+            if read_version > mark.version and not await held.leave(Mark(mark.sequence, read_version)):
+                raise RetriableError("the order's gate was lost before its mark was stored (lease ran out)")
             return "snapshot", effects
 
     async def _apply(self, changes: list[StatusChange], held: _Held) -> int:
@@ -465,59 +458,77 @@ class PushWorker:
 
     @asynccontextmanager
     async def _locked(self, resource: str, owner: str) -> AsyncIterator[_Held]:
-        """Hold ``resource`` exclusively across workers (an idempotency-store lease that expires on a crash)."""
-        key = f"lock:{resource}"
+        """Hold ``resource``'s gate (one holder across workers; its lease ends by itself on a crash).
+
+        The block leaves the gate with :meth:`_Held.leave` to store the new mark; if it does not
+        (a gap to wait out, an error), the gate is left as it was found, mark unchanged.
+        """
         deadline = time.monotonic() + self._options.lock_wait_seconds
         while True:
             asked_at = time.monotonic()
-            reservation = await self._idempotency.reserve(
-                key, owner=owner, lease_seconds=self._options.lease_seconds, ttl_seconds=self._options.lease_seconds
-            )
-            if reservation.state == "acquired":
+            entry = await self._gates.enter(resource, lease_seconds=self._options.lease_seconds)
+            if entry.state == "entered":
                 break
             if time.monotonic() >= deadline:
                 raise RetriableError("the order is being handled by another worker")
             await asyncio.sleep(self._rng.uniform(0.005, 0.05))
+        held = _Held(self._gates, resource, entry, owner, self._options.lease_seconds, held_since=asked_at)
         try:
-            yield _Held(self._idempotency, key, owner, self._options.lease_seconds, held_since=asked_at)
+            yield held
         finally:
-            await self._settle(self._idempotency.abandon(key, owner=owner))
+            if not held.left:
+                await self._settle(self._gates.leave(resource, ticket=entry.ticket))
 
 
 class _Held:
-    """A held per-resource lock. A worker stalled past its lease (paused, starved) must not write after
-    another worker took the order over: that write could put an older state over a newer one. So each
-    write first confirms the lock.
+    """A held gate. A worker stalled past its lease (paused, starved) must not write after another
+    worker took the order over: that write could put an older state over a newer one. So each write
+    first confirms the gate, and the mark is stored only together with the check that it is still held.
 
     The lease runs from the moment the store granted it, which is after this worker asked for it; so
-    until ``asked + lease`` (on this worker's monotonic clock) the lock is certainly still ours. A
+    until ``asked + lease`` (on this worker's monotonic clock) the gate is certainly still ours. A
     confirmation well inside that window would only repeat what the clock already says; only when
-    less than ``_RENEW_SHARE`` of the lease is left does ``confirm`` ask the store, which also renews
-    the lease. That saves two storage round trips per event (one per write) in the common case of an
+    less than ``_RENEW_SHARE`` of the lease is left does ``confirm`` ask the store, which renews the
+    lease of this entry only (its fencing ticket): once the lease ran out, renewing fails even if
+    nobody has entered since. That saves a storage round trip per write in the common case of an
     event handled in milliseconds, and keeps the guarantee: no write after the lease could have run out.
     """
 
     _RENEW_SHARE: Final = 0.5
 
     def __init__(
-        self, store: IdempotencyStore, key: str, owner: str, lease_seconds: float, *, held_since: float
+        self,
+        gates: SequenceGates,
+        resource: str,
+        entry: GateEntry,
+        owner: str,
+        lease_seconds: float,
+        *,
+        held_since: float,
     ) -> None:
-        self._store = store
-        self._key = key
+        self._gates = gates
+        self._resource = resource
+        self._ticket = entry.ticket
+        self.mark = entry.mark
+        """The resource's mark as the previous holder left it."""
         self.owner = owner
+        """Who reserves this event's idempotency keys."""
         self._lease_seconds = lease_seconds
         self._held_since = held_since
+        self.left = False
 
     async def confirm(self) -> None:
         if time.monotonic() < self._held_since + self._lease_seconds * self._RENEW_SHARE:
             return
         asked_at = time.monotonic()
-        reservation = await self._store.reserve(
-            self._key, owner=self.owner, lease_seconds=self._lease_seconds, ttl_seconds=self._lease_seconds
-        )
-        if reservation.state != "acquired":
-            raise RetriableError("the order's lock ran out and another worker took it; nothing written")
+        if not await self._gates.renew(self._resource, ticket=self._ticket, lease_seconds=self._lease_seconds):
+            raise RetriableError("the order's gate lease ran out; nothing written")
         self._held_since = asked_at
+
+    async def leave(self, mark: Mark) -> bool:
+        """Store ``mark`` and open the gate; ``False`` if the lease ran out first (nothing stored)."""
+        self.left = True
+        return await self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format())
 
 
 class Mark(msgspec.Struct, frozen=True):

@@ -21,12 +21,14 @@ __all__ = [
     "Delivery",
     "EnqueueResult",
     "EventQueue",
+    "GateEntry",
     "IdempotencyStore",
     "Link",
     "LinkStore",
     "NewEvent",
     "QueueStats",
     "Reservation",
+    "SequenceGates",
     "Storage",
 ]
 
@@ -235,6 +237,43 @@ class IdempotencyStore(Protocol):
         ...
 
 
+# -- sequence gates ------------------------------------------------------------------------------
+
+
+class GateEntry(msgspec.Struct, frozen=True):
+    state: Literal["entered", "busy"]
+    """``entered``: the gate is yours until its lease runs out or you leave. ``busy``: another
+    entry's lease is live."""
+    ticket: int = 0
+    """Fencing token of this entry: every entry gets a higher one. Renewing and leaving name it, so
+    an entry whose lease ran out can never act after a later one, even if that one left already."""
+    mark: str | None = None
+    """The resource's high-water mark as the last entry left it; ``None`` if none ever stored one."""
+
+
+@runtime_checkable
+class SequenceGates(Protocol):
+    """One gate per resource (``order:<id>``): whoever is inside applies that resource's messages,
+    one holder at a time across processes, and keeps its high-water mark.
+
+    Entering reads the mark and leaving stores the new one in the same step as the lease check, so
+    a holder that lost its lease (stalled, paused) can neither store a mark nor, by renewing first,
+    write anything after a later holder. Leases run on the store's clock; a crashed holder's gate
+    opens when its lease runs out.
+    """
+
+    async def enter(self, resource: str, *, lease_seconds: float) -> GateEntry: ...
+
+    async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
+        """Extend entry ``ticket``'s lease; ``False`` if it ran out or a later entry exists."""
+        ...
+
+    async def leave(self, resource: str, *, ticket: int, mark: str | None = None) -> bool:
+        """Open the gate, storing ``mark`` if given, only if entry ``ticket`` still holds it;
+        ``False`` (nothing stored) if its lease ran out or a later entry exists."""
+        ...
+
+
 # -- poller cursor --------------------------------------------------------------------------------
 
 
@@ -300,6 +339,7 @@ class Storage(Protocol):
     links: LinkStore
     queue: EventQueue
     idempotency: IdempotencyStore
+    gates: SequenceGates
     cursors: CursorStore
     audit: AuditLog
 

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 
 import redis.asyncio
 
-from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore
+from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore, SequenceGates
 from app.storage.redis_store.audit import RedisAuditLog
 from app.storage.redis_store.cursors import RedisCursorStore
 from app.storage.redis_store.events import RedisEventQueue
+from app.storage.redis_store.gates import RedisSequenceGates
 from app.storage.redis_store.guard import Guard, describe_server, open_client
 from app.storage.redis_store.idempotency import RedisIdempotencyStore
 from app.storage.redis_store.keys import KeyScheme
@@ -67,6 +68,7 @@ class RedisStorage:
             consumer_group=consumer_group,
         )
         self.idempotency: IdempotencyStore = RedisIdempotencyStore(client, self.keys, self._guard)
+        self.gates: SequenceGates = RedisSequenceGates(client, self.keys, self._guard)
         self.cursors: CursorStore = RedisCursorStore(client, self.keys, self._guard)
         self.audit: AuditLog = RedisAuditLog(client, self.keys, self._guard, scan_budget=AUDIT_SCAN_BUDGET)
 

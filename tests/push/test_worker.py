@@ -99,7 +99,7 @@ class Harness:
         return PushWorker(
             queue=self.storage.queue,
             idempotency=self.storage.idempotency,
-            marks=self.storage.cursors,
+            gates=self.storage.gates,
             links=self.storage.links,
             orders=self.commercetools,
             tickets=self.client,
@@ -346,7 +346,7 @@ async def test_messages_older_than_a_re_read_never_overwrite_it(harness: Harness
     assert (storage["ct.shipmentState"], storage["ct.orderState"]) == ("Delivered", "Complete")
     assert storage["ct.lastEventId"] == "m2"
     assert len(harness.memos()) == 1  # the re-read's memo only
-    assert await harness.storage.cursors.get(f"seq:order:{ORDER_ID}") == "5@20"
+    assert (await harness.storage.gates.enter(f"order:{ORDER_ID}", lease_seconds=1)).mark == "5@20"
 
 
 @pytest.mark.parametrize(
@@ -379,52 +379,48 @@ async def test_the_running_worker_keeps_each_orders_sequence_and_stops_cleanly(h
     ]
 
 
-async def test_a_fresh_lock_is_confirmed_by_the_clock_and_an_aging_one_by_the_store(harness: Harness) -> None:
-    """Within the first half of the lease the lock cannot have run out: no round trip. Later, the store
+async def test_a_fresh_gate_is_confirmed_by_the_clock_and_an_aging_one_by_the_store(harness: Harness) -> None:
+    """Within the first half of the lease the gate cannot have run out: no round trip. Later, the store
     is asked, which also renews the lease from then on."""
     worker = harness.make_worker(MAPPINGS, lease_seconds=0.4)
-    asked: list[str] = []
-    reserve = harness.storage.idempotency.reserve
+    gates = harness.storage.gates
+    renewals: list[int] = []
+    renew = gates.renew
 
-    async def counting_reserve(key: str, **kwargs: Any) -> Any:
-        asked.append(key)
-        return await reserve(key, **kwargs)
+    async def counting_renew(resource: str, **kwargs: Any) -> bool:
+        renewals.append(kwargs["ticket"])
+        return await renew(resource, **kwargs)
 
-    harness.storage.idempotency.reserve = counting_reserve  # type: ignore[method-assign]
+    gates.renew = counting_renew  # type: ignore[method-assign]
     try:
         async with worker._locked(f"order:{ORDER_ID}", "me") as held:
-            assert len(asked) == 1  # taking the lock
             await held.confirm()
             await held.confirm()
-            assert len(asked) == 1
+            assert renewals == []
             await asyncio.sleep(0.25)
             await held.confirm()  # past half the lease: asks, and renews
-            assert len(asked) == 2
+            assert len(renewals) == 1
             await held.confirm()
-            assert len(asked) == 2
-            await asyncio.sleep(0.25)  # 0.5 s since taking it, 0.25 s since renewing: still ours
-            assert (
-                await reserve(f"lock:order:{ORDER_ID}", owner="other", lease_seconds=5, ttl_seconds=5)
-            ).state == "busy"
+            assert len(renewals) == 1
+            await asyncio.sleep(0.25)  # 0.5 s since entering, 0.25 s since renewing: still ours
+            assert (await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)).state == "busy"
     finally:
-        del harness.storage.idempotency.reserve
+        del gates.renew
 
 
-async def test_a_worker_whose_lock_ran_out_and_was_taken_writes_nothing(harness: Harness) -> None:
-    """Fencing: stalled past its lease, a worker must not write over the one that took the order over."""
+async def test_a_worker_whose_gate_ran_out_writes_nothing_and_stores_no_mark(harness: Harness) -> None:
+    """Fencing: stalled past its lease, a worker must not write or store a mark, whether another
+    worker holds the order now or has already left it."""
     worker = harness.make_worker(MAPPINGS, lease_seconds=0.2)
+    gates = harness.storage.gates
     async with worker._locked(f"order:{ORDER_ID}", "stalled") as held:
-        await held.confirm()  # still ours: renews
+        await held.confirm()
         await asyncio.sleep(0.3)
-        taken = await harness.storage.idempotency.reserve(
-            f"lock:order:{ORDER_ID}", owner="other", lease_seconds=5, ttl_seconds=5
-        )
-        assert taken.state == "acquired"
-        with pytest.raises(RetriableError, match="another worker took it"):
+        other = await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)
+        assert other.state == "entered"
+        assert await gates.leave(f"order:{ORDER_ID}", ticket=other.ticket, mark="7@3")
+        with pytest.raises(RetriableError, match="lease ran out"):
             await held.confirm()
-    # Leaving the block did not drop the other worker's lock.
-    assert (
-        await harness.storage.idempotency.reserve(
-            f"lock:order:{ORDER_ID}", owner="third", lease_seconds=5, ttl_seconds=5
-        )
-    ).state == "busy"
+        assert await held.leave(Mark(9, 9)) is False
+    entry = await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)
+    assert (entry.state, entry.mark) == ("entered", "7@3")

@@ -64,6 +64,7 @@ class KeyScheme:
         self._queue_dedupe = f"{queue}dedupe:"
         self._idem = self._prefix("idem")
         self._cursors = self._prefix("cursors")
+        self._gates = self._prefix("gates")
         self.audit_stream = f"{self._prefix('audit')}log"
 
     def _prefix(self, concern: str) -> str:
@@ -91,6 +92,9 @@ class KeyScheme:
 
     def cursor(self, name: str) -> str:
         return f"{self._cursors}{name}"
+
+    def gate(self, resource: str) -> str:
+        return f"{self._gates}{resource}"
 
 
 def to_micros(moment: datetime) -> int:

@@ -1,14 +1,14 @@
-"""Idempotency keys and poller cursors on SQLite: small rows changed by compare-and-set."""
+"""Idempotency keys, sequence gates and poller cursors on SQLite: small rows changed by compare-and-set."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Final
 
-from app.storage.ports import Reservation
+from app.storage.ports import GateEntry, Reservation
 from app.storage.sqlite.engine import Database, duration_ms
 
-__all__ = ["SqliteCursorStore", "SqliteIdempotencyStore"]
+__all__ = ["SqliteCursorStore", "SqliteIdempotencyStore", "SqliteSequenceGates"]
 
 # Expired keys removed per reservation: bounded work per call, no sweeper thread.
 _PRUNE: Final = 32
@@ -75,6 +75,56 @@ class SqliteIdempotencyStore:
             return deleted > 0
 
         return await self._db.write("idempotency.abandon", body)
+
+
+class SqliteSequenceGates:
+    """One row per resource; ``until_ms`` is the lease's end on the storage clock (0: open) and
+    ``ticket`` only grows, a fencing token."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enter(self, resource: str, *, lease_seconds: float) -> GateEntry:
+        lease_ms = duration_ms(lease_seconds)
+
+        def body(conn: sqlite3.Connection) -> GateEntry:
+            now = self._db.now_ms()
+            rows = conn.execute("SELECT ticket, until_ms, mark FROM gates WHERE resource = ?", (resource,)).fetchall()
+            if rows and rows[0][1] > now:
+                return GateEntry("busy")
+            ticket = rows[0][0] + 1 if rows else 1
+            conn.execute(
+                "INSERT INTO gates (resource, ticket, until_ms, mark) VALUES (?, ?, ?, NULL)"
+                " ON CONFLICT (resource) DO UPDATE SET ticket = excluded.ticket, until_ms = excluded.until_ms",
+                (resource, ticket, now + lease_ms),
+            )
+            return GateEntry("entered", ticket, rows[0][2] if rows else None)
+
+        return await self._db.write("gates.enter", body)
+
+    async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
+        lease_ms = duration_ms(lease_seconds)
+
+        def body(conn: sqlite3.Connection) -> bool:
+            now = self._db.now_ms()
+            updated = conn.execute(
+                "UPDATE gates SET until_ms = ? WHERE resource = ? AND ticket = ? AND until_ms > ?",
+                (now + lease_ms, resource, ticket, now),
+            ).rowcount
+            return updated > 0
+
+        return await self._db.write("gates.renew", body)
+
+    async def leave(self, resource: str, *, ticket: int, mark: str | None = None) -> bool:
+        def body(conn: sqlite3.Connection) -> bool:
+            updated = conn.execute(
+                "UPDATE gates SET until_ms = 0, mark = CASE WHEN ? THEN ? ELSE mark END"
+                " WHERE resource = ? AND ticket = ? AND until_ms > ?",
+                (mark is not None, mark, resource, ticket, self._db.now_ms()),
+            ).rowcount
+            return updated > 0
+
+        return await self._db.write("gates.leave", body)
 
 
 class SqliteCursorStore:

@@ -126,6 +126,26 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX audit_by_resource ON audit_log (resource_type, resource_id, seq)",
         ),
     ),
+    Migration(
+        2,
+        "sequence gates: a resource's lock and high-water mark in one row",
+        (
+            # until_ms: end of the current entry's lease, 0 when open. ticket: the latest entry's
+            # fencing token, only ever raised.
+            """
+            CREATE TABLE gates (
+                resource TEXT PRIMARY KEY,
+                ticket INTEGER NOT NULL,
+                until_ms INTEGER NOT NULL,
+                mark TEXT
+            ) WITHOUT ROWID
+            """,
+            # The pusher kept each resource's mark as cursor 'seq:<resource>' before: carry it over.
+            "INSERT INTO gates (resource, ticket, until_ms, mark)"
+            " SELECT substr(name, 5), 0, 0, value FROM cursors WHERE name LIKE 'seq:%'",
+            "DELETE FROM cursors WHERE name LIKE 'seq:%'",
+        ),
+    ),
 )
 
 _CREATE_MIGRATIONS = """

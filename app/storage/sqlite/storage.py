@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Final
 
 from app.errors import StorageUnavailableError
-from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore
+from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore, SequenceGates
 from app.storage.sqlite.audit import SqliteAuditLog
 from app.storage.sqlite.engine import Database, Lane, to_ms
-from app.storage.sqlite.keys import SqliteCursorStore, SqliteIdempotencyStore
+from app.storage.sqlite.keys import SqliteCursorStore, SqliteIdempotencyStore, SqliteSequenceGates
 from app.storage.sqlite.links import SqliteLinkStore
 from app.storage.sqlite.queue import SqliteEventQueue
 from app.storage.sqlite.schema import migrate
@@ -40,6 +40,7 @@ class SqliteStorage:
         self.links: LinkStore = SqliteLinkStore(db)
         self.queue: EventQueue = SqliteEventQueue(db, dedupe_window_seconds=dedupe_window_seconds)
         self.idempotency: IdempotencyStore = SqliteIdempotencyStore(db)
+        self.gates: SequenceGates = SqliteSequenceGates(db)
         self.cursors: CursorStore = SqliteCursorStore(db)
         self.audit: AuditLog = SqliteAuditLog(db)
 

@@ -16,7 +16,16 @@ from tests.storage.sqlite.conftest import Opener
 from tests.storage.sqlite.helpers import raw
 
 NEWEST = MIGRATIONS[-1].version
-TABLES = {"links", "queue_entries", "queue_dedupe", "dead_letters", "idempotency_keys", "cursors", "audit_log"}
+TABLES = {
+    "links",
+    "queue_entries",
+    "queue_dedupe",
+    "dead_letters",
+    "idempotency_keys",
+    "gates",
+    "cursors",
+    "audit_log",
+}
 
 
 def applied(path: Path) -> list[tuple[int, str, int]]:
@@ -97,6 +106,27 @@ async def test_concurrent_opens_of_a_fresh_file_apply_each_migration_once(db_pat
     await asyncio.gather(*(opener() for _ in range(6)))
 
     assert [version for version, _, _ in applied(db_path)] == [migration.version for migration in MIGRATIONS]
+
+
+async def test_version_2_carries_the_pushers_marks_from_cursors_into_gates(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    with raw(db_path) as conn:
+        migrate(conn, db_path, lambda: 1, MIGRATIONS[:1])
+        conn.executemany(
+            "INSERT INTO cursors (name, value, updated_at_ms) VALUES (?, ?, 1)",
+            [("seq:order:o-1", "3@5"), ("seq:payment:p-1", "2@0"), ("messages:orders", "2026-11-28T00:00:00Z")],
+        )
+        conn.commit()
+
+    storage = await SqliteStorage.open(db_path)
+    try:
+        order = await storage.gates.enter("order:o-1", lease_seconds=60)
+        payment = await storage.gates.enter("payment:p-1", lease_seconds=60)
+        assert (order.state, order.mark, payment.mark) == ("entered", "3@5", "2@0")
+        assert await storage.cursors.get("seq:order:o-1") is None
+        assert await storage.cursors.get("messages:orders") == "2026-11-28T00:00:00Z"
+    finally:
+        await storage.aclose()
 
 
 # -- the migration runner, with made-up migrations -------------------------------------------------

@@ -1,0 +1,175 @@
+"""Contract: ``SequenceGates`` (app/storage/ports.py), run against every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING, Literal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.storage.ports import Storage
+
+if TYPE_CHECKING:
+    from tests.storage.conftest import StorageFactory
+
+LEASE = 0.2
+PAST_LEASE = 0.3
+LONG = 60.0
+
+PROPERTY = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def fresh_resource() -> str:
+    return f"order:{uuid.uuid4()}"
+
+
+async def test_enter_busy_leave_with_mark_enter_again(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+
+    first = await gates.enter(resource, lease_seconds=LONG)
+    assert (first.state, first.mark) == ("entered", None)
+    assert (await gates.enter(resource, lease_seconds=LONG)).state == "busy"
+    assert await gates.leave(resource, ticket=first.ticket, mark="3@7") is True
+
+    second = await gates.enter(resource, lease_seconds=LONG)
+    assert (second.state, second.mark) == ("entered", "3@7")
+    assert second.ticket > first.ticket
+
+
+async def test_leaving_without_a_mark_keeps_the_stored_one(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    entry = await gates.enter(resource, lease_seconds=LONG)
+    await gates.leave(resource, ticket=entry.ticket, mark="1@1")
+    entry = await gates.enter(resource, lease_seconds=LONG)
+    assert await gates.leave(resource, ticket=entry.ticket) is True
+    assert (await gates.enter(resource, lease_seconds=LONG)).mark == "1@1"
+
+
+async def test_resources_are_independent(storage: Storage) -> None:
+    gates = storage.gates
+    one, other = fresh_resource(), fresh_resource()
+    entry = await gates.enter(one, lease_seconds=LONG)
+    assert (await gates.enter(other, lease_seconds=LONG)).state == "entered"
+    await gates.leave(one, ticket=entry.ticket, mark="5@0")
+    assert (await gates.enter(other, lease_seconds=LONG)).state == "busy"
+    assert (await gates.enter(one, lease_seconds=LONG)).mark == "5@0"
+
+
+async def test_a_left_entry_can_neither_renew_nor_leave_again(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    entry = await gates.enter(resource, lease_seconds=LONG)
+    await gates.leave(resource, ticket=entry.ticket, mark="1@0")
+
+    assert await gates.renew(resource, ticket=entry.ticket, lease_seconds=LONG) is False
+    assert await gates.leave(resource, ticket=entry.ticket, mark="9@9") is False
+    assert (await gates.enter(resource, lease_seconds=LONG)).mark == "1@0"
+
+
+async def test_an_expired_entry_is_fenced_off_whether_or_not_anyone_entered_since(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    stalled = await gates.enter(resource, lease_seconds=LEASE)
+    assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LEASE) is True
+
+    await asyncio.sleep(PAST_LEASE)
+    # Nobody entered: the lease ran out all the same.
+    assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LONG) is False
+    assert await gates.leave(resource, ticket=stalled.ticket, mark="9@9") is False
+
+    later = await gates.enter(resource, lease_seconds=LONG)
+    assert (later.state, later.mark) == ("entered", None)
+    assert await gates.leave(resource, ticket=later.ticket, mark="2@0") is True
+    # The later holder has left too: the stalled entry still cannot act.
+    assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LONG) is False
+    assert await gates.leave(resource, ticket=stalled.ticket, mark="9@9") is False
+    assert (await gates.enter(resource, lease_seconds=LONG)).mark == "2@0"
+
+
+async def test_renewing_keeps_the_gate_past_its_first_lease(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    entry = await gates.enter(resource, lease_seconds=LEASE)
+    await asyncio.sleep(LEASE / 2)
+    assert await gates.renew(resource, ticket=entry.ticket, lease_seconds=LEASE) is True
+    await asyncio.sleep(LEASE * 0.75)  # past the first lease, within the renewed one
+    assert (await gates.enter(resource, lease_seconds=LONG)).state == "busy"
+    assert await gates.leave(resource, ticket=entry.ticket, mark="4@0") is True
+
+
+async def test_another_handle_sees_the_same_gates(storage: Storage, storage_factory: StorageFactory) -> None:
+    other = await storage_factory.open()
+    resource = fresh_resource()
+    entry = await storage.gates.enter(resource, lease_seconds=LONG)
+    assert (await other.gates.enter(resource, lease_seconds=LONG)).state == "busy"
+    await storage.gates.leave(resource, ticket=entry.ticket, mark="8@2")
+    assert (await other.gates.enter(resource, lease_seconds=LONG)).mark == "8@2"
+
+
+async def test_concurrent_entries_admit_one(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+
+    answers = await asyncio.gather(*(gates.enter(resource, lease_seconds=LONG) for _ in range(20)))
+
+    assert sorted(answer.state for answer in answers) == ["busy"] * 19 + ["entered"]
+
+
+# -- properties ---------------------------------------------------------------------------------------
+
+Op = Literal["enter", "renew", "leave", "leave-marked"]
+# Each step names one of a few callers; a caller acts with the ticket of its own latest entry.
+STEPS = st.tuples(st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["enter", "renew", "leave", "leave-marked"]))
+
+
+class Model:
+    """The documented rules for one gate, with leases that do not run out."""
+
+    def __init__(self) -> None:
+        self.inside: str | None = None
+        self.mark: str | None = None
+        self.latest: dict[str, int] = {}
+        self.ticket = 0
+
+    def holds(self, caller: str) -> bool:
+        return self.inside == caller and self.latest.get(caller) == self.ticket
+
+
+@PROPERTY
+@given(steps=st.lists(STEPS, max_size=30))
+async def test_any_sequence_of_calls_follows_the_rules(storage: Storage, steps: list[tuple[str, Op]]) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    model = Model()
+    tickets: dict[str, int] = {}
+    for number, (caller, op) in enumerate(steps):
+        where = f"step {number}: {caller} {op} after {steps[:number]}"
+        if op == "enter":
+            entry = await gates.enter(resource, lease_seconds=LONG)
+            if model.inside is not None:
+                assert entry.state == "busy", where
+                continue
+            assert (entry.state, entry.mark) == ("entered", model.mark), where
+            assert entry.ticket > model.ticket, where
+            model.inside, model.ticket = caller, entry.ticket
+            model.latest[caller] = tickets[caller] = entry.ticket
+        elif caller not in tickets:
+            continue
+        elif op == "renew":
+            answer = await gates.renew(resource, ticket=tickets[caller], lease_seconds=LONG)
+            assert answer == model.holds(caller), where
+        else:
+            mark = f"{number}@0" if op == "leave-marked" else None
+            answer = await gates.leave(resource, ticket=tickets[caller], mark=mark)
+            assert answer == model.holds(caller), where
+            if answer:
+                model.inside = None
+                model.mark = mark if mark is not None else model.mark
