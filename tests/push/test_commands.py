@@ -54,3 +54,15 @@ def test_list_show_and_replay_once(
     assert "dead letter not found" in capsys.readouterr().err
     assert main(["dlq", *where, "list"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_the_pusher_runs_on_uvloop() -> None:
+    """`ctnm push` is CPU-bound on event-loop work; uvloop is a pinned dependency on this platform."""
+    import uvloop
+
+    from app.cli import _run_service
+
+    async def on_uvloop() -> int:
+        return 1 if isinstance(asyncio.get_running_loop(), uvloop.Loop) else 0
+
+    assert _run_service(on_uvloop()) == 1
