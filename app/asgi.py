@@ -133,6 +133,16 @@ def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
     return DeadLetterService(services.storage.queue)
 
 
+def payload_log(settings: Settings, mappings: Mappings, rules: ViewRules | None = None) -> PayloadLog:
+    """``GATEWAY_LOG_PAYLOADS``: upstream bodies, redacted of every field the mappings mark personal."""
+    rules = rules or ViewRules.from_mappings(mappings)
+    personal_fields = [n for n, r in (rules.order_fields | rules.customer_fields).items() if r.personal]
+    return PayloadLog(
+        enabled=settings.gateway.log_payloads,
+        redactor=Redactor(personal_fields, max_bytes=settings.gateway.log_payload_max_bytes),
+    )
+
+
 def build_pusher(
     settings: Settings,
     mappings: Mappings,
@@ -145,14 +155,18 @@ def build_pusher(
     commercetools_transport: httpx.AsyncBaseTransport | None = None,
     novomind_transport: httpx.AsyncBaseTransport | None = None,
     observe: Callable[[Delivery, Outcome, int], None] | None = None,
+    payloads: PayloadLog | None = None,
 ) -> PushRuntime:
     """The status pusher for this process; the clients it opens are closed by ``stack``."""
     if settings.novomind is None:
         raise ValueError("NOVOMIND_BASE_URL and the other NOVOMIND_* settings are required to push")
+    payloads = payloads or payload_log(settings, mappings)
     if commercetools is None:
-        commercetools = CommercetoolsClient(settings.commercetools, transport=commercetools_transport)
+        commercetools = CommercetoolsClient(
+            settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
+        )
         stack.push_async_callback(commercetools.aclose)
-    novomind = NovomindClient(settings.novomind, transport=novomind_transport)
+    novomind = NovomindClient(settings.novomind, transport=novomind_transport, on_payload=payloads.upstream)
     stack.push_async_callback(novomind.aclose)
     return PushRuntime(
         storage=storage,
@@ -187,11 +201,7 @@ def create_app(
     mappings = mappings or load_mappings(Path(settings.gateway.mappings_dir))
     authenticator = build_authenticator(settings.gateway, jwks_transport=jwks_transport)
     rules = ViewRules.from_mappings(mappings)
-    personal_fields = [n for n, r in (rules.order_fields | rules.customer_fields).items() if r.personal]
-    payloads = PayloadLog(
-        enabled=settings.gateway.log_payloads,
-        redactor=Redactor(personal_fields, max_bytes=settings.gateway.log_payload_max_bytes),
-    )
+    payloads = payload_log(settings, mappings, rules)
     commercetools = CommercetoolsClient(
         settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
     )
@@ -214,7 +224,13 @@ def create_app(
         async with AsyncExitStack() as stack:
             if run_pusher:
                 pusher = build_pusher(
-                    settings, mappings, store, stack, commercetools=commercetools, novomind_transport=novomind_transport
+                    settings,
+                    mappings,
+                    store,
+                    stack,
+                    commercetools=commercetools,
+                    novomind_transport=novomind_transport,
+                    payloads=payloads,
                 )
                 task = asyncio.create_task(pusher.run(stop))
 
