@@ -14,6 +14,7 @@ import msgspec
 from babel import Locale, UnknownLocaleError
 
 __all__ = [
+    "STATE_LABEL_KINDS",
     "STATUS_TEXT_KINDS",
     "TEMPLATE_VARIABLES",
     "AutoLinkRules",
@@ -222,9 +223,19 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
         "refundAmount",
         "transactionId",
         "transactionState",
+        "orderStateLabel",
+        "shipmentStateLabel",
+        "paymentStateLabel",
     }
 )
 """What a path, body or status text may refer to as ``{name}``; each change fills the ones it knows."""
+
+STATE_LABEL_KINDS: dict[str, str] = {
+    "order-state": "orderState",
+    "shipment-state": "shipmentState",
+    "payment-state": "paymentState",
+}
+"""``[labels.<locale>.<kind>]`` → the state placeholder it labels (``{orderStateLabel}`` and so on)."""
 
 STATUS_TEXT_KINDS: frozenset[str] = frozenset(
     {
@@ -345,6 +356,9 @@ class PushFile(MappingStruct, frozen=True):
     writes: dict[str, PushWrite] = msgspec.field(default_factory=dict)
     texts: dict[str, dict[str, str | dict[str, str]]] = msgspec.field(default_factory=dict)
     """``[texts.<locale>]``: per kind of change, one text, or a table of texts per commercetools state."""
+    labels: dict[str, dict[str, dict[str, str]]] = msgspec.field(default_factory=dict)
+    """``[labels.<locale>.<kind>]``: words for commercetools state codes in memo texts
+    (``{shipmentStateLabel}``: ``Delivered`` → "zugestellt"); a code without a label stands as it is."""
     retry: RetryRules = msgspec.field(default_factory=RetryRules)
     poll: PollRules = msgspec.field(default_factory=PollRules)
 
@@ -365,3 +379,13 @@ class PushFile(MappingStruct, frozen=True):
                         _check_template(per_state, f"texts.{locale}.{kind}.{state}")
                 else:
                     _check_template(text, f"texts.{locale}.{kind}")
+        for locale, labelled in self.labels.items():
+            _check_locale(locale)
+            for kind, words in labelled.items():
+                if kind not in STATE_LABEL_KINDS:
+                    raise ValueError(
+                        f"labels.{locale}.{kind}: unknown kind (known: {', '.join(sorted(STATE_LABEL_KINDS))})"
+                    )
+                for code, label in words.items():
+                    if not label.strip() or "{" in label or "}" in label:
+                        raise ValueError(f"labels.{locale}.{kind}.{code}: a label is plain, non-empty text")

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import msgspec
 
 from app.mapping.money import format_amount
-from app.mapping.schema import PushFile
+from app.mapping.schema import STATE_LABEL_KINDS, PushFile
 from app.push import status as s
 from app.push.ordering import effect_key
 
@@ -242,6 +242,20 @@ def status_text(
     return None
 
 
+def state_labels(rules: PushFile, chain: Sequence[str], values: Mapping[str, str]) -> dict[str, str]:
+    """``{orderStateLabel}`` etc. for the states ``values`` holds: the first locale of ``chain`` with a
+    label for the code (then English), else the code itself, so a text never has a hole."""
+    by_locale = {tag.lower(): kinds for tag, kinds in rules.labels.items()}
+    labels: dict[str, str] = {}
+    for kind, variable in STATE_LABEL_KINDS.items():
+        code = values.get(variable)
+        if code is None:
+            continue
+        found = (by_locale.get(tag.lower(), {}).get(kind, {}).get(code) for tag in (*chain, _DEFAULT_TEXT_LOCALE))
+        labels[f"{variable}Label"] = next((label for label in found if label is not None), code)
+    return labels
+
+
 def plan_effects(
     rules: PushFile,
     change: s.StatusChange | OrderSnapshot,
@@ -257,6 +271,7 @@ def plan_effects(
     at most one change (``to_status_changes``), so the message id tells changes apart.
     """
     values = variables_of(change, order, tracking_url=tracking_url)
+    values |= state_labels(rules, order.locale_chain, values)
     text = status_text(rules, change, order.locale_chain, values)
     if text is not None:
         values["statusText"] = text

@@ -45,6 +45,12 @@ def test_the_shipped_push_mapping_declares_storage_then_memo() -> None:
         (WRITES + '[texts.en.refund]\nSuccess = "x"\n', ["texts.en.refund: this kind has no states"]),
         (WRITES + '[texts.xx-nope]\nrefund = "x"\n', ["unknown locale 'xx-nope'"]),
         (WRITES + '[texts.en]\nrefund = "{refundAmount"\n', ["unbalanced braces"]),
+        (WRITES + '[labels.en.refund]\nSuccess = "done"\n', ["labels.en.refund: unknown kind"]),
+        (
+            WRITES + '[labels.de.order-state]\nOpen = "{orderNumber}"\n',
+            ["order-state.Open: a label is plain"],
+        ),
+        (WRITES + '[labels.xx-nope.order-state]\nOpen = "x"\n', ["unknown locale 'xx-nope'"]),
         (WRITES + "[retry]\nmax-attempts = 0\n", ["max-attempts must be between 1 and 100"]),
         (WRITES + "[poll.channels.orders]\nmessage-types = []\n", ["message-types needs at least one"]),
         (WRITES + '[poll.channels.orders]\nmessage-types = ["orderStateChanged"]\n', ["message type names"]),

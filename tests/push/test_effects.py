@@ -101,3 +101,24 @@ def test_planning_is_total_deterministic_and_never_invents_values(msg: dict[str,
             assert set(effect.body) <= set(template)  # entries come from the template, never from data
             assert all(isinstance(value, str) and value.strip() for value in effect.body.values())
             assert effect.idempotency_key.startswith("fx1:")
+
+
+def test_a_re_read_memo_names_states_in_the_orders_language_and_an_unlabelled_code_as_it_is() -> None:
+    snapshot = OrderSnapshot(
+        trigger_message_id="m-9",
+        order_id="order-1",
+        order_version=12,
+        order_state="Complete",
+        shipment_state="Delivered",
+        payment_state="Refunded",  # a code the mappings have no word for
+        read_at=datetime.now(UTC),
+    )
+    storage, memo = plan_effects(PUSH, snapshot, FACTS, TARGETS[:1])
+    assert memo.body == {
+        "text": "Bestellung DE-1 aktuell: Bestellung abgeschlossen, Versand zugestellt, Zahlung Refunded."
+    }
+    # The ticket storage keeps the codes, for novomind's routing rules.
+    assert (storage.body["ct.orderState"], storage.body["ct.shipmentState"]) == ("Complete", "Delivered")
+    english = OrderFacts(order_id="order-1", order_number="US-1", locale="en-US", locale_chain=("en-US", "en"))
+    [_, memo_en] = plan_effects(PUSH, snapshot, english, TARGETS[:1])
+    assert memo_en.body == {"text": "Order US-1 is now: order complete, shipment delivered, payment Refunded."}
