@@ -26,12 +26,16 @@ Measured:
 1. **throughput**: ``--events`` posted as fast as ``--concurrency`` keep-alive connections allow (each
    order's messages in sequence, orders interleaved), from the first POST to the last storage write
    the sandbox received;
-2. **latency** at a steady ``--rate`` for ``--steady-seconds`` (open loop: sends on schedule whatever
+2. **drain** (``--no-drain`` to skip): ``--events`` more queued through the receiver while the worker
+   processes are stopped, then the workers started again: events/s from the first storage write to
+   the last, the pace at which a backlog (after an outage or a deploy) is worked off, with no intake
+   competing for the CPU;
+3. **latency** at a steady ``--rate`` for ``--steady-seconds`` (open loop: sends on schedule whatever
    the answers do): per event, from its POST being sent to the sandbox receiving its storage write;
    p50/p95/p99. Events dropped as stale (a later message of the order got there first) have no write
    and are counted apart. When ``--rate`` exceeds the throughput just measured, the queue only grows
    and so does that latency; the run is then repeated at ``--sustainable-share`` of the throughput;
-3. **baseline**, in the same run, because the machine is noisy: the novomind sandbox's own capacity for
+4. **baseline**, in the same run, because the machine is noisy: the novomind sandbox's own capacity for
    the same two writes per event, sent directly from this process (same concurrency, fresh
    idempotency keys), and the latency of those two writes at the same steady rate. End-to-end numbers
    are also reported as a ratio to it.
@@ -184,6 +188,16 @@ class Processes:
             if process.poll() is not None:
                 tail = (self._log_dir / f"{name}.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+
+    def stop(self, prefix: str) -> None:
+        """SIGTERM the processes whose name starts with ``prefix`` and wait for them (they finish in-flight work)."""
+        stopping = [(name, process) for name, process in self._running if name.startswith(prefix)]
+        for _, process in stopping:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for _, process in stopping:
+            process.wait(timeout=30)
+        self._running = [entry for entry in self._running if not entry[0].startswith(prefix)]
 
     def stop_all(self) -> None:
         for _, process in reversed(self._running):
@@ -761,6 +775,8 @@ class Result:
     processes: int
     workers_per_process: int
     throughput: JsonObject = field(default_factory=dict)
+    drain: JsonObject = field(default_factory=dict)
+    """A backlog queued while no worker ran, then worked off: the pusher's own pace, no intake competing."""
     latency: list[JsonObject] = field(default_factory=list)
     """One run at ``--rate``; one more at a share of the measured throughput when ``--rate`` exceeds it."""
     baseline: JsonObject = field(default_factory=dict)
@@ -801,8 +817,12 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
         env = gateway_env(ct_url=ct_url, nm_url=nm_url, data_dir=backend.data_dir, redis_url=redis_url, args=args)
         receiver_argv = [*ctnm(), "serve", "--no-push", "--host", HOST, "--port", str(ports["receiver"])]
         processes.start(f"{name}-receiver", [*receiver_argv, "--workers", str(args.receiver_workers)], env)
-        for index in range(procs):
-            processes.start(f"{name}-push-{index}", [*ctnm(), "push", "--workers", str(args.workers)], env)
+
+        def start_workers() -> None:
+            for index in range(procs):
+                processes.start(f"{name}-push-{index}", [*ctnm(), "push", "--workers", str(args.workers)], env)
+
+        start_workers()
         receiver_url = f"http://{HOST}:{ports['receiver']}"
         wait_http(f"{receiver_url}/healthz", processes)
 
@@ -843,8 +863,30 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
             }
             log(f"{name}: throughput {result.throughput}")
 
+            if args.drain:
+                log(f"{name}: backlog of {args.events} events queued with the workers stopped, then drained")
+                processes.stop(f"{name}-push-")
+                await make_messages(ct_url, orders, spread(args.events, len(orders)), rng)
+                backlog = interleave(orders, -1)
+                await throughput(poster, backlog, args.concurrency)
+                start_workers()
+                finished = await wait_done(backend, nm, timeout=args.timeout)
+                stamps = await arrivals(nm)
+                written = sorted(stamps[m["id"]] for m in backlog if m["id"] in stamps)
+                # From the first write to the last: the restarted workers' start-up is not counted.
+                seconds = max(written[-1] - written[0], 1e-9) if len(written) > 1 else 1e-9
+                result.drain = {
+                    "events": len(backlog),
+                    "written": len(written),
+                    "finished": finished,
+                    "eventsPerSecond": round((len(written) - 1) / seconds, 1),
+                    "seconds": round(seconds, 2),
+                    "ratioToBaseline": round((len(written) - 1) / seconds / result.baseline["eventsPerSecond"], 3),
+                }
+                log(f"{name}: drain {result.drain}")
+
             await make_messages(ct_url, orders, spread(int(args.rate * args.steady_seconds), len(orders)), rng)
-            phase2 = interleave(orders, 2)
+            phase2 = interleave(orders, -1)
             log(f"{name}: steady {args.rate:g} events/s for {args.steady_seconds:g} s ({len(phase2)} events)")
             result.latency.append(await latency_run(poster, phase2, args.rate, backend, nm, args.timeout))
             log(f"{name}: latency {result.latency[-1]}")
@@ -852,7 +894,7 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
             if args.sustainable_share and measured < args.rate:
                 rate = round(measured * args.sustainable_share, 1)
                 await make_messages(ct_url, orders, spread(int(rate * args.steady_seconds), len(orders)), rng)
-                phase3 = interleave(orders, 3)
+                phase3 = interleave(orders, -1)
                 log(f"{name}: --rate exceeds the measured throughput; steady {rate:g} events/s as well")
                 result.latency.append(await latency_run(poster, phase3, rate, backend, nm, args.timeout))
                 log(f"{name}: latency {result.latency[-1]}")
@@ -869,8 +911,8 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
 def table(results: Sequence[Result]) -> str:
     head = (
         f"{'backend':8} {'procs x workers':>15} {'events':>7} {'e2e ev/s':>9} {'intake ev/s':>11} "
-        f"{'baseline ev/s':>13} {'ratio':>6} | {'rate':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-        f"{'base p95':>8} {'p95/base':>8} {'stale':>5} {'dead':>4}"
+        f"{'baseline ev/s':>13} {'ratio':>6} {'drain ev/s':>10} | {'rate':>6} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'base p95':>8} {'p95/base':>8} {'stale':>5} {'dead':>4}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -878,7 +920,7 @@ def table(results: Sequence[Result]) -> str:
         left = (
             f"{r.backend:8} {f'{r.processes} x {r.workers_per_process}':>15} {t.get('events', 0):>7} "
             f"{t.get('eventsPerSecond', 0):>9} {t.get('intakePerSecond', 0):>11} {b.get('eventsPerSecond', 0):>13} "
-            f"{t.get('ratioToBaseline', 0):>6}"
+            f"{t.get('ratioToBaseline', 0):>6} {r.drain.get('eventsPerSecond', '-')!s:>10}"
         )
         for index, lat in enumerate(r.latency or [{}]):
             base: JsonObject = next((x for x in b.get("latency", []) if x["rate"] == lat.get("rate")), {})
@@ -903,6 +945,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=["raw", "httpx"],
         default="raw",
         help="load generator's HTTP/1.1 keep-alive pool: a minimal one on asyncio streams, or httpx (slower)",
+    )
+    parser.add_argument(
+        "--drain",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also queue --events with the workers stopped and time how fast they work the backlog off",
     )
     parser.add_argument("--rate", type=float, default=200.0, help="events/s of the latency run")
     parser.add_argument("--steady-seconds", type=float, default=10.0)
