@@ -14,7 +14,7 @@ import redis.asyncio
 
 from app.storage.ports import GateEntry
 from app.storage.redis_store.guard import Guard
-from app.storage.redis_store.keys import KeyScheme, ScriptArgs
+from app.storage.redis_store.keys import KeyScheme, ScriptArgs, millis
 
 __all__ = ["RedisSequenceGates"]
 
@@ -75,14 +75,14 @@ class RedisSequenceGates:
 
     async def enter(self, resource: str, *, lease_seconds: float) -> GateEntry:
         async with self._guard("gates.enter"):
-            reply: list[Any] = await self._enter([self._keys.gate(resource)], [_millis(lease_seconds)])
+            reply: list[Any] = await self._enter([self._keys.gate(resource)], [millis(lease_seconds)])
         if reply[0] != b"entered":
             return GateEntry("busy")
         mark = reply[2] if len(reply) > 2 else None
         return GateEntry("entered", int(reply[1]), None if mark is None else mark.decode())
 
     async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
-        args: ScriptArgs = [ticket, _millis(lease_seconds)]
+        args: ScriptArgs = [ticket, millis(lease_seconds)]
         async with self._guard("gates.renew"):
             done = await self._renew([self._keys.gate(resource)], args)
         return int(done) == 1
@@ -92,7 +92,3 @@ class RedisSequenceGates:
         async with self._guard("gates.leave"):
             done = await self._leave([self._keys.gate(resource)], args)
         return int(done) == 1
-
-
-def _millis(seconds: float) -> int:
-    return max(1, round(seconds * 1000))

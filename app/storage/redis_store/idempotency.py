@@ -14,7 +14,7 @@ import redis.asyncio
 
 from app.storage.ports import Reservation
 from app.storage.redis_store.guard import Guard
-from app.storage.redis_store.keys import KeyScheme, ScriptArgs
+from app.storage.redis_store.keys import KeyScheme, ScriptArgs, millis
 
 __all__ = ["RedisIdempotencyStore"]
 
@@ -55,7 +55,7 @@ class RedisIdempotencyStore:
         self._abandon = client.register_script(_ABANDON)
 
     async def reserve(self, key: str, *, owner: str, lease_seconds: float, ttl_seconds: float) -> Reservation:
-        args: ScriptArgs = [owner, _millis(lease_seconds), _millis(ttl_seconds)]
+        args: ScriptArgs = [owner, millis(lease_seconds), millis(ttl_seconds)]
         async with self._guard("idempotency.reserve"):
             reply: list[Any] = await self._reserve([self._keys.idempotency(key)], args)
         state = reply[0].decode()
@@ -72,8 +72,3 @@ class RedisIdempotencyStore:
         async with self._guard("idempotency.abandon"):
             done = await self._abandon([self._keys.idempotency(key)], [owner])
         return int(done) == 1
-
-
-def _millis(seconds: float) -> int:
-    # PEXPIRE 0 would delete the key at once; a lease or TTL is at least one millisecond.
-    return max(1, round(seconds * 1000))

@@ -27,12 +27,13 @@ __all__ = [
     "StreamEntry",
     "entries",
     "from_micros",
+    "millis",
     "public_stream_id",
     "raw_stream_id",
     "to_micros",
 ]
 
-CONCERNS: Final = ("links", "queue", "idem", "cursors", "audit")
+CONCERNS: Final = ("links", "queue", "idem", "gates", "cursors", "audit")
 # Braces would start a different hash tag, colons would blur the namespace/concern boundary.
 _NAMESPACE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _STREAM_ID: Final = re.compile(r"^([0-9]{1,20})-([0-9]{1,20})$")
@@ -95,6 +96,11 @@ class KeyScheme:
 
     def gate(self, resource: str) -> str:
         return f"{self._gates}{resource}"
+
+
+def millis(seconds: float) -> int:
+    """A lease or TTL in whole milliseconds, at least one (``PEXPIRE 0`` would delete the key at once)."""
+    return max(1, round(seconds * 1000))
 
 
 def to_micros(moment: datetime) -> int:

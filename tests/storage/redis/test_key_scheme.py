@@ -55,6 +55,8 @@ async def full_run(storage: RedisStorage) -> None:
     await storage.idempotency.reserve("push:1", owner="w1", lease_seconds=60, ttl_seconds=60)
     await storage.idempotency.complete("push:1", owner="w1", result=b"r")
     await storage.idempotency.reserve("push:2", owner="w1", lease_seconds=60, ttl_seconds=60)
+    entry = await storage.gates.enter("order:o-1", lease_seconds=60)
+    await storage.gates.leave("order:o-1", ticket=entry.ticket, mark="1@1")
     await storage.cursors.advance("orders", expected=None, value="c1")
     await storage.audit.append(
         AuditRecord(at=AT, subject="agent", action="read.unmasked", resource_type="order", resource_id="o-1")
