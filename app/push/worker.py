@@ -316,8 +316,7 @@ class PushWorker:
                 changes = to_status_changes(message)
                 outcome, effects = ("applied", await self._apply(changes, held)) if changes else ("no-change", 0)
             raised = Mark(max(mark.sequence or 0, message.sequence_number), max(mark.version, written))
-            if not await held.leave(raised):
-                raise RetriableError("the order's gate was lost before its mark was stored (lease ran out)")
+            await held.leave_raising(raised)
             return outcome, effects
 
     async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
@@ -325,8 +324,8 @@ class PushWorker:
         async with self._locked(f"order:{order_id}", owner) as held:
             mark = Mark.parse(held.mark)
             effects, read_version = await self._snapshot(order_id, trigger=trigger, held=held)
-            if read_version > mark.version and not await held.leave(Mark(mark.sequence, read_version)):
-                raise RetriableError("the order's gate was lost before its mark was stored (lease ran out)")
+            if read_version > mark.version:
+                await held.leave_raising(Mark(mark.sequence, read_version))
             return "snapshot", effects
 
     async def _apply(self, changes: list[StatusChange], held: _Held) -> int:
@@ -529,6 +528,11 @@ class _Held:
         """Store ``mark`` and open the gate; ``False`` if the lease ran out first (nothing stored)."""
         self.left = True
         return await self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format())
+
+    async def leave_raising(self, mark: Mark) -> None:
+        """:meth:`leave` for a mark that must be stored: a lost lease sends the entry round again."""
+        if not await self.leave(mark):
+            raise RetriableError("the order's gate was lost before its mark was stored (lease ran out)")
 
 
 class Mark(msgspec.Struct, frozen=True):
