@@ -14,6 +14,7 @@ import redis.asyncio
 
 from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore, SequenceGates
 from app.storage.redis_store.audit import RedisAuditLog
+from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.cursors import RedisCursorStore
 from app.storage.redis_store.events import RedisEventQueue
 from app.storage.redis_store.gates import RedisSequenceGates
@@ -58,18 +59,21 @@ class RedisStorage:
         self._guard = Guard(server=describe_server(client), timeout=operation_timeout)
         # Typed as the ports: Storage declares them as plain attributes, which mypy matches
         # invariantly, and the assignments check each store against its port.
-        self.links: LinkStore = RedisLinkStore(client, self.keys, self._guard)
+        self._scripts = ScriptBatcher(client)
+        scripts = self._scripts
+        self.links: LinkStore = RedisLinkStore(client, scripts, self.keys, self._guard)
         self.queue: EventQueue = RedisEventQueue(
             client,
+            scripts,
             self.keys,
             self._guard,
             clock=clock,
             dedupe_window_seconds=dedupe_window_seconds,
             consumer_group=consumer_group,
         )
-        self.idempotency: IdempotencyStore = RedisIdempotencyStore(client, self.keys, self._guard)
-        self.gates: SequenceGates = RedisSequenceGates(client, self.keys, self._guard)
-        self.cursors: CursorStore = RedisCursorStore(client, self.keys, self._guard)
+        self.idempotency: IdempotencyStore = RedisIdempotencyStore(scripts, self.keys, self._guard)
+        self.gates: SequenceGates = RedisSequenceGates(scripts, self.keys, self._guard)
+        self.cursors: CursorStore = RedisCursorStore(client, scripts, self.keys, self._guard)
         self.audit: AuditLog = RedisAuditLog(client, self.keys, self._guard, scan_budget=AUDIT_SCAN_BUDGET)
 
     @classmethod
@@ -99,4 +103,5 @@ class RedisStorage:
             await self._redis.ping()
 
     async def aclose(self) -> None:
+        await self._scripts.aclose()
         await self._redis.aclose()

@@ -6,6 +6,7 @@ from typing import Final, cast
 
 import redis.asyncio
 
+from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.guard import Guard
 from app.storage.redis_store.keys import KeyScheme, ScriptArgs
 
@@ -25,11 +26,11 @@ return 1
 
 
 class RedisCursorStore:
-    def __init__(self, client: redis.asyncio.Redis, keys: KeyScheme, guard: Guard) -> None:
+    def __init__(self, client: redis.asyncio.Redis, scripts: ScriptBatcher, keys: KeyScheme, guard: Guard) -> None:
         self._redis = client
         self._keys = keys
         self._guard = guard
-        self._advance = client.register_script(_ADVANCE)
+        self._advance = scripts.register(_ADVANCE)
 
     async def get(self, name: str) -> str | None:
         async with self._guard("cursors.get"):

@@ -40,6 +40,7 @@ from typing import Any, Final
 import redis.asyncio
 
 from app.storage.ports import DeadLetter, Delivery, EnqueueResult, NewEvent, QueueStats
+from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.guard import Guard
 from app.storage.redis_store.keys import (
     KeyScheme,
@@ -230,6 +231,7 @@ class RedisEventQueue:
     def __init__(
         self,
         client: redis.asyncio.Redis,
+        scripts: ScriptBatcher,
         keys: KeyScheme,
         guard: Guard,
         *,
@@ -243,13 +245,13 @@ class RedisEventQueue:
         self._clock = clock
         self._window_us = max(1, round(dedupe_window_seconds * 1_000_000))
         self._group = consumer_group
-        self._enqueue = client.register_script(_ENQUEUE)
-        self._receive = client.register_script(_RECEIVE)
-        self._ack = client.register_script(_ACK)
-        self._release = client.register_script(_RELEASE)
-        self._dead_letter = client.register_script(_DEAD_LETTER)
-        self._replay = client.register_script(_REPLAY)
-        self._stats = client.register_script(_STATS)
+        self._enqueue = scripts.register(_ENQUEUE)
+        self._receive = scripts.register(_RECEIVE)
+        self._ack = scripts.register(_ACK)
+        self._release = scripts.register(_RELEASE)
+        self._dead_letter = scripts.register(_DEAD_LETTER)
+        self._replay = scripts.register(_REPLAY)
+        self._stats = scripts.register(_STATS)
 
     def _now_us(self) -> int:
         return to_micros(self._clock())

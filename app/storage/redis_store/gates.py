@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import redis.asyncio
-
 from app.storage.ports import GateEntry
+from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.guard import Guard
 from app.storage.redis_store.keys import KeyScheme, ScriptArgs, millis
 
@@ -66,12 +65,12 @@ return 1
 
 
 class RedisSequenceGates:
-    def __init__(self, client: redis.asyncio.Redis, keys: KeyScheme, guard: Guard) -> None:
+    def __init__(self, scripts: ScriptBatcher, keys: KeyScheme, guard: Guard) -> None:
         self._keys = keys
         self._guard = guard
-        self._enter = client.register_script(_ENTER)
-        self._renew = client.register_script(_RENEW)
-        self._leave = client.register_script(_LEAVE)
+        self._enter = scripts.register(_ENTER)
+        self._renew = scripts.register(_RENEW)
+        self._leave = scripts.register(_LEAVE)
 
     async def enter(self, resource: str, *, lease_seconds: float) -> GateEntry:
         async with self._guard("gates.enter"):

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import redis.asyncio
-
 from app.storage.ports import Reservation
+from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.guard import Guard
 from app.storage.redis_store.keys import KeyScheme, ScriptArgs, millis
 
@@ -47,12 +46,12 @@ return 1
 
 
 class RedisIdempotencyStore:
-    def __init__(self, client: redis.asyncio.Redis, keys: KeyScheme, guard: Guard) -> None:
+    def __init__(self, scripts: ScriptBatcher, keys: KeyScheme, guard: Guard) -> None:
         self._keys = keys
         self._guard = guard
-        self._reserve = client.register_script(_RESERVE)
-        self._complete = client.register_script(_COMPLETE)
-        self._abandon = client.register_script(_ABANDON)
+        self._reserve = scripts.register(_RESERVE)
+        self._complete = scripts.register(_COMPLETE)
+        self._abandon = scripts.register(_ABANDON)
 
     async def reserve(self, key: str, *, owner: str, lease_seconds: float, ttl_seconds: float) -> Reservation:
         args: ScriptArgs = [owner, millis(lease_seconds), millis(ttl_seconds)]

@@ -22,6 +22,7 @@ import redis.asyncio
 
 from app.errors import InvalidInputError
 from app.storage.ports import Link
+from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.guard import Guard
 from app.storage.redis_store.keys import KeyScheme, ScriptArgs, from_micros, to_micros
 
@@ -124,13 +125,13 @@ _rows = msgspec.json.Decoder(_Row)
 
 
 class RedisLinkStore:
-    def __init__(self, client: redis.asyncio.Redis, keys: KeyScheme, guard: Guard) -> None:
+    def __init__(self, client: redis.asyncio.Redis, scripts: ScriptBatcher, keys: KeyScheme, guard: Guard) -> None:
         self._redis = client
         self._keys = keys
         self._guard = guard
-        self._put = client.register_script(_PUT)
-        self._read = client.register_script(_READ)
-        self._delete = client.register_script(_DELETE)
+        self._put = scripts.register(_PUT)
+        self._read = scripts.register(_READ)
+        self._delete = scripts.register(_DELETE)
 
     async def put(self, link: Link) -> tuple[Link, bool]:
         _check_kind(link.kind)

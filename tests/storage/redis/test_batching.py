@@ -1,0 +1,138 @@
+"""Automatic pipelining (``ScriptBatcher``) on a real Redis: one pipeline per loop turn, every reply to
+its own caller, failures confined to the calls they concern."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio
+import redis.exceptions
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.errors import StorageUnavailableError
+from app.storage.redis_backend import RedisStorage
+from app.storage.redis_store.batching import ScriptBatcher
+from app.storage.redis_store.guard import open_client
+from tests.storage.redis.support import RedisServer, new_namespace
+
+pytestmark = pytest.mark.integration
+
+# Echoes its key and argument, and counts its calls per key: replies show who got whose answer.
+ECHO = "redis.call('INCR', KEYS[1]) return {KEYS[1], ARGV[1]}"
+FAILS_ON_BAD = "if ARGV[1] == 'bad' then return redis.error_reply('BAD input') end return ARGV[1]"
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    handle = open_client(redis_url, operation_timeout=5.0)
+    yield handle
+    await handle.aclose()
+
+
+async def test_calls_made_in_one_turn_travel_in_one_pipeline(client: redis.asyncio.Redis) -> None:
+    batcher = ScriptBatcher(client)
+    echo = batcher.register(ECHO)
+    prefix = new_namespace()
+    keys = [f"{prefix}:{i}" for i in range(40)]
+    try:
+        replies = await asyncio.gather(*(echo([key], [f"v{i}"]) for i, key in enumerate(keys)))
+        assert [[k.decode(), v.decode()] for k, v in replies] == [[key, f"v{i}"] for i, key in enumerate(keys)]
+        assert batcher.batches == 1
+        # A caller that awaits one call before making the next sends them in separate turns, in order.
+        first = await echo([keys[0]], ["again"])
+        second = await echo([keys[0]], ["and again"])
+        assert (first[1], second[1]) == (b"again", b"and again")
+        assert batcher.batches == 3
+        assert await client.get(keys[0]) == b"3"  # each call ran exactly once
+    finally:
+        await client.delete(*keys)
+        await batcher.aclose()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.binary(max_size=40), min_size=1, max_size=30), turns=st.integers(1, 4))
+async def test_every_reply_reaches_its_own_caller(client: redis.asyncio.Redis, values: list[bytes], turns: int) -> None:
+    """Whatever the calls and however they spread over loop turns, each caller gets its own answer."""
+    batcher = ScriptBatcher(client)
+    echo = batcher.register(ECHO)
+    prefix = new_namespace()
+
+    async def call(index: int, value: bytes) -> list[bytes]:
+        for _ in range(index % turns):
+            await asyncio.sleep(0)  # join a later turn's batch
+        reply: list[bytes] = await echo([f"{prefix}:{index}"], [value])
+        return reply
+
+    try:
+        replies = await asyncio.gather(*(call(i, v) for i, v in enumerate(values)))
+        assert replies == [[f"{prefix}:{i}".encode(), v] for i, v in enumerate(values)]
+        assert batcher.batches <= turns
+    finally:
+        await client.delete(*(f"{prefix}:{i}" for i in range(len(values))))
+        await batcher.aclose()
+
+
+async def test_an_error_reply_fails_only_its_own_call(client: redis.asyncio.Redis) -> None:
+    batcher = ScriptBatcher(client)
+    script = batcher.register(FAILS_ON_BAD)
+    results = await asyncio.gather(
+        script([], ["good-1"]), script([], ["bad"]), script([], ["good-2"]), return_exceptions=True
+    )
+    assert batcher.batches == 1
+    assert results[0] == b"good-1"
+    assert results[2] == b"good-2"
+    assert isinstance(results[1], redis.exceptions.ResponseError)
+    assert "BAD input" in str(results[1])
+
+
+async def test_a_caller_that_gave_up_leaves_the_others_their_replies(client: redis.asyncio.Redis) -> None:
+    batcher = ScriptBatcher(client)
+    script = batcher.register(FAILS_ON_BAD)
+    abandoned = script([], ["gone"])
+    kept = script([], ["kept"])
+    abandoned.cancel()  # as a caller's deadline does, before the batch is sent
+    assert await kept == b"kept"
+    assert abandoned.cancelled()
+    await batcher.aclose()  # nothing left behind: no pending call, no unfinished send
+
+
+async def test_scripts_are_loaded_again_after_the_server_forgot_them() -> None:
+    """A Redis restart empties its script cache: the calls that met NOSCRIPT are sent once more."""
+    with RedisServer() as server:
+        handle = open_client(server.url, operation_timeout=5.0)
+        try:
+            batcher = ScriptBatcher(handle)
+            echo = batcher.register(ECHO)
+            assert (await echo(["k"], ["one"]))[1] == b"one"
+            await handle.script_flush()
+            replies = await asyncio.gather(echo(["k"], ["two"]), echo(["k"], ["three"]))
+            assert [r[1] for r in replies] == [b"two", b"three"]
+            assert await handle.get("k") == b"3"  # the failed attempt ran nothing: NOSCRIPT precedes execution
+        finally:
+            await handle.aclose()
+
+
+async def test_a_lost_server_fails_every_call_of_the_batch_each_under_its_own_name() -> None:
+    with RedisServer() as server:
+        storage = await RedisStorage.open(server.url, namespace=new_namespace(), operation_timeout=1.0)
+        try:
+            await storage.gates.enter("order:warm-up", lease_seconds=5)  # a pooled connection exists
+            server.stop()
+            results = await asyncio.gather(
+                storage.gates.enter("order:a", lease_seconds=5),
+                storage.idempotency.reserve("k", owner="w", lease_seconds=5, ttl_seconds=60),
+                storage.queue.ack("1-0:1"),
+                return_exceptions=True,
+            )
+            names = ("gates.enter", "idempotency.reserve", "queue.ack")
+            for name, result in zip(names, results, strict=True):
+                assert isinstance(result, StorageUnavailableError), name
+                assert name in result.detail
+            server.start()  # the same handle recovers by itself
+            entry = await storage.gates.enter("order:b", lease_seconds=5)
+            assert entry.state == "entered"
+        finally:
+            await storage.aclose()
