@@ -199,6 +199,24 @@ class Processes:
             process.wait(timeout=30)
         self._running = [entry for entry in self._running if not entry[0].startswith(prefix)]
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each role's processes have used so far, from ``/proc``: every process
+        of each started process group, so a uvicorn or ``ctnm push`` child counts with its parent. The
+        role is the name without its backend and index (``push``, ``receiver``); this script is ``bench``."""
+        tick = os.sysconf("SC_CLK_TCK")
+        roles = {process.pid: _role(name) for name, process in self._running}
+        used = dict.fromkeys(roles.values(), 0.0)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # exited while we looked
+            role = roles.get(int(fields[2]))  # the process group
+            if role is not None:
+                used[role] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        used["bench"] = time.process_time()
+        return used
+
     def stop_all(self) -> None:
         for _, process in reversed(self._running):
             with suppress(ProcessLookupError):
@@ -212,6 +230,20 @@ class Processes:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         self._running.clear()
+
+
+def _role(name: str) -> str:
+    if name == "redis":
+        return "redis-server"
+    role = name.split("-", 1)[1] if "-" in name else name
+    return role.rstrip("0123456789").rstrip("-")
+
+
+def cpu_per_event(before: dict[str, float], after: dict[str, float], events: int) -> dict[str, float]:
+    """Milliseconds of CPU per event by role, and their ``total``: what one event costs the machine."""
+    per = {role: round((after[role] - before.get(role, 0.0)) * 1000 / max(events, 1), 2) for role in after}
+    per["total"] = round(sum(per.values()), 2)
+    return per
 
 
 def wait_http(url: str, processes: Processes, timeout: float = 30.0) -> None:
@@ -587,6 +619,18 @@ async def wait_done(backend: Backend, nm: httpx.AsyncClient, timeout: float) -> 
         await storage.aclose()
 
 
+async def first_write(nm: httpx.AsyncClient, timeout: float) -> int:
+    """Wait until the sandbox has stamped a storage write since its last reset; returns how many it has."""
+    before = (await nm.get("/__bench/count")).json()["count"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        count: int = (await nm.get("/__bench/count")).json()["count"]
+        if count > before:
+            return count
+        await asyncio.sleep(0.01)
+    raise RuntimeError("no storage write arrived after the workers restarted (see the logs)")
+
+
 async def dead_letters(backend: Backend) -> int:
     storage = await backend.open()
     try:
@@ -842,8 +886,10 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
             await make_messages(ct_url, orders, spread(args.events, len(orders)), rng)
             phase1 = interleave(orders, 1)
             poster.answer_seconds.clear()
+            cpu_before = processes.cpu_seconds()
             first_post, last_answer = await throughput(poster, phase1, args.concurrency)
             finished = await wait_done(backend, nm, timeout=args.timeout)
+            cpu_after = processes.cpu_seconds()
             stamps = await arrivals(nm)
             written = [stamps[m["id"]] for m in phase1 if m["id"] in stamps]
             last_write = max(written, default=last_answer)
@@ -860,6 +906,7 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
                 "postRetries": poster.retries,
                 "postFailures": poster.failures,
                 "ratioToBaseline": round(len(phase1) / seconds / result.baseline["eventsPerSecond"], 3),
+                "cpuMsPerEvent": cpu_per_event(cpu_before, cpu_after, len(phase1)),
             }
             log(f"{name}: throughput {result.throughput}")
 
@@ -870,7 +917,12 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
                 backlog = interleave(orders, -1)
                 await throughput(poster, backlog, args.concurrency)
                 start_workers()
+                # CPU from the first write on: the restarted workers' imports and start-up are not counted.
+                first_count = await first_write(nm, timeout=args.timeout)
+                cpu_before = processes.cpu_seconds()
                 finished = await wait_done(backend, nm, timeout=args.timeout)
+                cpu_after = processes.cpu_seconds()
+                last_count: int = (await nm.get("/__bench/count")).json()["count"]
                 stamps = await arrivals(nm)
                 written = sorted(stamps[m["id"]] for m in backlog if m["id"] in stamps)
                 # From the first write to the last: the restarted workers' start-up is not counted.
@@ -882,6 +934,7 @@ async def run_backend(name: str, args: argparse.Namespace, workdir: Path, proces
                     "eventsPerSecond": round((len(written) - 1) / seconds, 1),
                     "seconds": round(seconds, 2),
                     "ratioToBaseline": round((len(written) - 1) / seconds / result.baseline["eventsPerSecond"], 3),
+                    "cpuMsPerEvent": cpu_per_event(cpu_before, cpu_after, last_count - first_count),
                 }
                 log(f"{name}: drain {result.drain}")
 
@@ -931,6 +984,19 @@ def table(results: Sequence[Result]) -> str:
                 f"{lat.get('p95Ms')!s:>7} {lat.get('p99Ms')!s:>7} {base.get('p95Ms')!s:>8} {ratio!s:>8} "
                 f"{stale + lat.get('droppedStale', 0):>5} {r.dead_letters if index == 0 else '':>4}"
             )
+    return "\n".join(lines)
+
+
+def cpu_table(results: Sequence[Result]) -> str:
+    """CPU milliseconds per event by process role: where the machine's time goes, and the pace it allows."""
+    cores = os.cpu_count() or 1
+    lines = [f"CPU ms per event, all processes ({cores} cores: 1000 events/s leaves {cores} ms per event in all)"]
+    for r in results:
+        for phase, figures in (("e2e", r.throughput), ("drain", r.drain)):
+            per: dict[str, float] = figures.get("cpuMsPerEvent", {})
+            if per:
+                parts = ", ".join(f"{role} {value}" for role, value in per.items() if role != "total")
+                lines.append(f"  {r.backend:6} {phase:5} total {per['total']}: {parts}")
     return "\n".join(lines)
 
 
@@ -1035,6 +1101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     config = {k: v for k, v in vars(args).items() if k not in {"serve", "port", "keep"}}
     print(table(results))
+    print(cpu_table(results))
     print("targets: >= 1000 events/s with Redis and several workers; p95 < 250 ms at 200 events/s")
     print(
         "latency = POST sent -> storage write received by the novomind sandbox (arrival stamped in the sandbox "
