@@ -25,7 +25,7 @@ from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
 from app.api.customers import CustomerController, LookupController
 from app.api.dead_letters import DeadLetterController
-from app.api.events import EventsController
+from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
 from app.api.links import LinkController
 from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
@@ -209,6 +209,9 @@ def create_app(
     masker = Masker(mappings.masking, rules.order_fields, rules.customer_fields)
     senders = build_event_sender_authenticator(settings.gateway, jwks_transport=jwks_transport)
 
+    def intake(services: NamedDependency[Services]) -> EventIntake:
+        return EventIntake(senders, services.storage.queue)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = storage or await open_storage(redis_url=settings.redis_url, data_dir=settings.gateway.data_dir)
@@ -257,7 +260,7 @@ def create_app(
             "audit": Provide(_audit, sync_to_thread=False),
             "queue": Provide(_queue, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
-            "senders": Provide(lambda: senders, sync_to_thread=False),
+            "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
         middleware=[CorrelationMiddleware(), ControlCharacterGuard()],
