@@ -15,8 +15,9 @@ store's code or semantics:
 - each script stays atomic on its own (``EVALSHA``; a non-transactional pipeline), and calls that
   depend on each other are ``await``-ed one after another by their caller, so they never share a
   batch: batching changes when a call is sent, never what it does;
-- an error reply fails only its own call; a connection failure fails every call of its batch, and
-  each caller's :class:`~app.storage.redis_store.guard.Guard` turns it into its own
+- an error reply fails only its own call; a connection failure, or no answer within ``timeout`` (the
+  storage's operation timeout, one deadline per batch), fails every call of its batch, and each
+  caller's :meth:`Guard.errors <app.storage.redis_store.guard.Guard.errors>` turns it into its own
   ``StorageUnavailableError``, exactly as for a call sent alone;
 - a caller whose deadline passed (cancelled) leaves its call in the batch; the reply is dropped.
 
@@ -64,8 +65,9 @@ class _Call:
 
 
 class ScriptBatcher:
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    def __init__(self, client: redis.asyncio.Redis, *, timeout: float) -> None:
         self._client = client
+        self._timeout = timeout
         self._pending: list[_Call] = []
         self._sending: set[asyncio.Task[None]] = set()
         self.batches = 0
@@ -91,14 +93,15 @@ class ScriptBatcher:
     async def _send(self, batch: list[_Call]) -> None:
         self.batches += 1
         try:
-            replies = await self._execute(batch)
-            missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
-            if missing:
-                for source in {batch[i].script.source for i in missing}:
-                    await self._client.script_load(source)
-                again = await self._execute([batch[i] for i in missing])
-                for i, reply in zip(missing, again, strict=True):
-                    replies[i] = reply
+            async with asyncio.timeout(self._timeout):
+                replies = await self._execute(batch)
+                missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+                if missing:
+                    for source in {batch[i].script.source for i in missing}:
+                        await self._client.script_load(source)
+                    again = await self._execute([batch[i] for i in missing])
+                    for i, reply in zip(missing, again, strict=True):
+                        replies[i] = reply
         except Exception as exc:  # noqa: BLE001 - not handled here: handed to every caller, whose guard names it
             for call in batch:
                 if not call.future.done():

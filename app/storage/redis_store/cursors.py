@@ -39,6 +39,6 @@ class RedisCursorStore:
 
     async def advance(self, name: str, *, expected: str | None, value: str) -> bool:
         args: ScriptArgs = ["0", "", value] if expected is None else ["1", expected, value]
-        async with self._guard("cursors.advance"):
+        with self._guard.errors("cursors.advance"):
             done = await self._advance([self._keys.cursor(name)], args)
         return int(done) == 1

@@ -267,7 +267,7 @@ class RedisEventQueue:
             self._window_us,
             max(1, -(-self._window_us // 1000)),
         ]
-        async with self._guard("queue.enqueue"):
+        with self._guard.errors("queue.enqueue"):
             entry_id = await self._enqueue(keys, args)
         if entry_id is None:
             return EnqueueResult(None, True)
@@ -279,7 +279,7 @@ class RedisEventQueue:
         keys = [self._keys.queue_stream, self._keys.queue_leases, self._keys.queue_delayed]
         lease_us = max(1000, round(lease_seconds * 1_000_000))
         args: ScriptArgs = [self._group, consumer, max_count, lease_us, self._now_us(), _SCAN_CAP]
-        async with self._guard("queue.receive"):
+        with self._guard.errors("queue.receive"):
             flat: list[Any] = await self._receive(keys, args)
         return [
             Delivery(
@@ -298,7 +298,7 @@ class RedisEventQueue:
         if delivery is None:
             return False
         keys = [self._keys.queue_stream, self._keys.queue_leases]
-        async with self._guard("queue.ack"):
+        with self._guard.errors("queue.ack"):
             done = await self._ack(keys, [self._group, delivery[1], delivery[2]])
         return int(done) == 1
 
@@ -310,7 +310,7 @@ class RedisEventQueue:
             return False
         due = self._now_us() + max(0, round(delay_seconds * 1_000_000))
         keys = [self._keys.queue_stream, self._keys.queue_leases, self._keys.queue_delayed]
-        async with self._guard("queue.release"):
+        with self._guard.errors("queue.release"):
             done = await self._release(keys, [self._group, delivery[1], delivery[2], due])
         return int(done) == 1
 
@@ -320,7 +320,7 @@ class RedisEventQueue:
             return False
         keys = [self._keys.queue_stream, self._keys.queue_leases, self._keys.queue_dead]
         args: ScriptArgs = [self._group, delivery[1], delivery[2], reason, self._now_us()]
-        async with self._guard("queue.dead_letter"):
+        with self._guard.errors("queue.dead_letter"):
             dead_id = await self._dead_letter(keys, args)
         return dead_id is not None
 
@@ -350,13 +350,13 @@ class RedisEventQueue:
         if raw is None:
             return None
         keys = [self._keys.queue_dead, self._keys.queue_stream]
-        async with self._guard("queue.replay"):
+        with self._guard.errors("queue.replay"):
             entry_id = await self._replay(keys, [self._group, raw, self._now_us()])
         return None if entry_id is None else str(entry_id.decode())
 
     async def stats(self) -> QueueStats:
         keys = [self._keys.queue_stream, self._keys.queue_leases, self._keys.queue_delayed, self._keys.queue_dead]
-        async with self._guard("queue.stats"):
+        with self._guard.errors("queue.stats"):
             counts: Sequence[int] = await self._stats(keys, [self._group, self._now_us()])
         undelivered, in_flight, delayed, due, dead = (int(count) for count in counts)
         return QueueStats(ready=undelivered + due, delayed=delayed - due, in_flight=in_flight, dead=dead)

@@ -73,7 +73,7 @@ class RedisSequenceGates:
         self._leave = scripts.register(_LEAVE)
 
     async def enter(self, resource: str, *, lease_seconds: float) -> GateEntry:
-        async with self._guard("gates.enter"):
+        with self._guard.errors("gates.enter"):
             reply: list[Any] = await self._enter([self._keys.gate(resource)], [millis(lease_seconds)])
         if reply[0] != b"entered":
             return GateEntry("busy")
@@ -82,12 +82,12 @@ class RedisSequenceGates:
 
     async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
         args: ScriptArgs = [ticket, millis(lease_seconds)]
-        async with self._guard("gates.renew"):
+        with self._guard.errors("gates.renew"):
             done = await self._renew([self._keys.gate(resource)], args)
         return int(done) == 1
 
     async def leave(self, resource: str, *, ticket: int, mark: str | None = None) -> bool:
         args: ScriptArgs = [ticket, "0", ""] if mark is None else [ticket, "1", mark]
-        async with self._guard("gates.leave"):
+        with self._guard.errors("gates.leave"):
             done = await self._leave([self._keys.gate(resource)], args)
         return int(done) == 1

@@ -55,7 +55,7 @@ class RedisIdempotencyStore:
 
     async def reserve(self, key: str, *, owner: str, lease_seconds: float, ttl_seconds: float) -> Reservation:
         args: ScriptArgs = [owner, millis(lease_seconds), millis(ttl_seconds)]
-        async with self._guard("idempotency.reserve"):
+        with self._guard.errors("idempotency.reserve"):
             reply: list[Any] = await self._reserve([self._keys.idempotency(key)], args)
         state = reply[0].decode()
         if state == "done":
@@ -63,11 +63,11 @@ class RedisIdempotencyStore:
         return Reservation("acquired" if state == "acquired" else "busy")
 
     async def complete(self, key: str, *, owner: str, result: bytes = b"") -> bool:
-        async with self._guard("idempotency.complete"):
+        with self._guard.errors("idempotency.complete"):
             done = await self._complete([self._keys.idempotency(key)], [owner, result])
         return int(done) == 1
 
     async def abandon(self, key: str, *, owner: str) -> bool:
-        async with self._guard("idempotency.abandon"):
+        with self._guard.errors("idempotency.abandon"):
             done = await self._abandon([self._keys.idempotency(key)], [owner])
         return int(done) == 1

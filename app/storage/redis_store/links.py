@@ -135,7 +135,7 @@ class RedisLinkStore:
 
     async def put(self, link: Link) -> tuple[Link, bool]:
         _check_kind(link.kind)
-        async with self._guard("links.put"):
+        with self._guard.errors("links.put"):
             [outcome] = await self._put_batch([link])
         return outcome
 
@@ -144,7 +144,7 @@ class RedisLinkStore:
             _check_kind(link.kind)
         changed = 0
         for start in range(0, len(links), PUT_BATCH):
-            async with self._guard("links.put_many"):
+            with self._guard.errors("links.put_many"):
                 outcomes = await self._put_batch(links[start : start + PUT_BATCH])
             changed += sum(1 for _, was_changed in outcomes if was_changed)
         return changed
@@ -162,7 +162,7 @@ class RedisLinkStore:
         if "\0" in kind:
             return False
         member = self._keys.link_member(kind, reference)
-        async with self._guard("links.delete"):
+        with self._guard.errors("links.delete"):
             removed = await self._delete(
                 [self._keys.link(kind, reference), self._keys.link_all],
                 [self._keys.links_by_order(""), self._keys.links_by_customer(""), member],
@@ -211,7 +211,7 @@ class RedisLinkStore:
         links: list[Link] = []
         while limit is None or len(links) < limit:
             want = READ_CHUNK if limit is None else min(READ_CHUNK, limit - len(links))
-            async with self._guard(operation):
+            with self._guard.errors(operation):
                 reply: list[Any] = await self._read([index], [self._keys.link_prefix, start, b"+", want])
             links += [_decode(row) for row in reply[2:]]
             if int(reply[0]) < want:

@@ -4,6 +4,8 @@ its own caller, failures confined to the calls they concern."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import StorageUnavailableError
+from app.storage.ports import NewEvent
 from app.storage.redis_backend import RedisStorage
 from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.guard import open_client
@@ -33,7 +36,7 @@ async def client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 
 
 async def test_calls_made_in_one_turn_travel_in_one_pipeline(client: redis.asyncio.Redis) -> None:
-    batcher = ScriptBatcher(client)
+    batcher = ScriptBatcher(client, timeout=5.0)
     echo = batcher.register(ECHO)
     prefix = new_namespace()
     keys = [f"{prefix}:{i}" for i in range(40)]
@@ -56,7 +59,7 @@ async def test_calls_made_in_one_turn_travel_in_one_pipeline(client: redis.async
 @given(values=st.lists(st.binary(max_size=40), min_size=1, max_size=30), turns=st.integers(1, 4))
 async def test_every_reply_reaches_its_own_caller(client: redis.asyncio.Redis, values: list[bytes], turns: int) -> None:
     """Whatever the calls and however they spread over loop turns, each caller gets its own answer."""
-    batcher = ScriptBatcher(client)
+    batcher = ScriptBatcher(client, timeout=5.0)
     echo = batcher.register(ECHO)
     prefix = new_namespace()
 
@@ -76,7 +79,7 @@ async def test_every_reply_reaches_its_own_caller(client: redis.asyncio.Redis, v
 
 
 async def test_an_error_reply_fails_only_its_own_call(client: redis.asyncio.Redis) -> None:
-    batcher = ScriptBatcher(client)
+    batcher = ScriptBatcher(client, timeout=5.0)
     script = batcher.register(FAILS_ON_BAD)
     results = await asyncio.gather(
         script([], ["good-1"]), script([], ["bad"]), script([], ["good-2"]), return_exceptions=True
@@ -89,7 +92,7 @@ async def test_an_error_reply_fails_only_its_own_call(client: redis.asyncio.Redi
 
 
 async def test_a_caller_that_gave_up_leaves_the_others_their_replies(client: redis.asyncio.Redis) -> None:
-    batcher = ScriptBatcher(client)
+    batcher = ScriptBatcher(client, timeout=5.0)
     script = batcher.register(FAILS_ON_BAD)
     abandoned = script([], ["gone"])
     kept = script([], ["kept"])
@@ -104,7 +107,7 @@ async def test_scripts_are_loaded_again_after_the_server_forgot_them() -> None:
     with RedisServer() as server:
         handle = open_client(server.url, operation_timeout=5.0)
         try:
-            batcher = ScriptBatcher(handle)
+            batcher = ScriptBatcher(handle, timeout=5.0)
             echo = batcher.register(ECHO)
             assert (await echo(["k"], ["one"]))[1] == b"one"
             await handle.script_flush()
@@ -136,3 +139,37 @@ async def test_a_lost_server_fails_every_call_of_the_batch_each_under_its_own_na
             assert entry.state == "entered"
         finally:
             await storage.aclose()
+
+
+async def test_a_batch_without_an_answer_fails_all_its_calls_within_the_operation_timeout() -> None:
+    """Every caller of a batch is told within the operation timeout, under its own operation's name.
+    (Here the socket timeout would end the wait too; the batch's deadline also bounds a wait for a
+    pooled connection and a reconnect, as the per-call deadline did.)"""
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+        writer.close()
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    timeout = 0.3
+    url = f"redis://127.0.0.1:{port}/0"
+    storage = await RedisStorage.open(url, namespace=new_namespace(), operation_timeout=timeout)
+    try:
+        started = time.monotonic()
+        results = await asyncio.gather(
+            storage.gates.enter("order:a", lease_seconds=5),
+            storage.idempotency.complete("k", owner="w"),
+            storage.queue.enqueue(NewEvent(message_id="m", key="k", payload=b"{}")),
+            return_exceptions=True,
+        )
+        elapsed = time.monotonic() - started
+        assert elapsed < timeout + 0.3
+        for name, result in zip(("gates.enter", "idempotency.complete", "queue.enqueue"), results, strict=True):
+            assert isinstance(result, StorageUnavailableError), name
+            assert f"{name} failed (no answer within {timeout:g} s)" in result.detail
+    finally:
+        await storage.aclose()
+        server.close()

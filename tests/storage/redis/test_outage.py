@@ -60,6 +60,9 @@ def every_operation(storage: RedisStorage) -> dict[str, Call]:
         "idempotency.reserve": lambda: idem.reserve(SECRET, owner=SECRET, lease_seconds=5, ttl_seconds=5),
         "idempotency.complete": lambda: idem.complete(SECRET, owner=SECRET, result=SECRET.encode()),
         "idempotency.abandon": lambda: idem.abandon(SECRET, owner=SECRET),
+        "gates.enter": lambda: storage.gates.enter(SECRET, lease_seconds=5),
+        "gates.renew": lambda: storage.gates.renew(SECRET, ticket=1, lease_seconds=5),
+        "gates.leave": lambda: storage.gates.leave(SECRET, ticket=1, mark=SECRET),
         "cursors.get": lambda: cursors.get(SECRET),
         "cursors.advance": lambda: cursors.advance(SECRET, expected=SECRET, value=SECRET),
         "audit.append": lambda: audit.append(record),
@@ -152,7 +155,7 @@ async def test_a_server_that_never_answers_fails_within_the_operation_timeout() 
     )
     try:
         calls = every_operation(storage)
-        for name in ["ping", "links.get", "queue.receive", "idempotency.reserve", "audit.query"]:
+        for name in ["ping", "links.get", "queue.receive", "idempotency.reserve", "gates.enter", "audit.query"]:
             detail = await assert_fails_fast(name, calls[name], server=f"127.0.0.1:{port}/0", within=timeout + 0.3)
             assert f"no answer within {timeout:g} s" in detail
     finally:
