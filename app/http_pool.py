@@ -7,6 +7,8 @@ writes per request (head, then body), a readability probe of every pooled connec
 and anyio's stream layer. This transport writes the head and body in one ``write``, parses the answer
 with a few ``readuntil``/``readexactly`` calls on asyncio streams, and notices a connection the server
 closed while it was idle from its own reader (the event loop has already seen the FIN), without a probe.
+A caller that knows its base URL can skip ``httpx.Request`` as well (:meth:`KeepAliveTransport.send_direct`
+with an :class:`Endpoint` parsed once): the same bytes go out, the answer comes back as an ``httpx.Response``.
 
 What it speaks, on purpose no more: HTTP/1.1 over TCP or TLS (the trust store httpx uses), request
 bodies already in memory, responses framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or
@@ -25,13 +27,14 @@ the push queue retries with the same idempotency key. Error messages never quote
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
-from collections.abc import AsyncIterator
-from typing import Final, TypeAlias
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Final, NamedTuple, TypeAlias
 
 import httpx
 
-__all__ = ["KeepAliveTransport"]
+__all__ = ["Endpoint", "KeepAliveTransport"]
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -40,6 +43,33 @@ _FORBIDDEN_IN_HEADERS: Final = (b"\r", b"\n", b"\0")
 _HEX_DIGITS: Final = frozenset(b"0123456789abcdefABCDEF")
 
 _Origin: TypeAlias = tuple[str, str, int]
+_HTTP11: Final = {"http_version": b"HTTP/1.1"}
+# RFC 3986 path and query characters, percent-escapes included: sent as they are. Anything else (a
+# space, non-ASCII, a bracket) goes through httpx, which escapes it.
+_PLAIN_PATH: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
+
+
+class Endpoint(NamedTuple):
+    """A base URL split once, for :meth:`KeepAliveTransport.send_direct`."""
+
+    origin: _Origin
+    host: bytes
+    """The ``Host`` header: the host, and the port unless it is the scheme's default."""
+    prefix: bytes
+    """The base URL's path without its trailing slash, prepended to every target."""
+
+    @classmethod
+    def parse(cls, base_url: str) -> Endpoint:
+        url = httpx.URL(base_url)
+        default = 443 if url.scheme == "https" else 80
+        origin = (url.scheme, url.host, url.port or default)
+        return cls(origin, url.netloc, url.raw_path.split(b"?", 1)[0].rstrip(b"/"))
+
+    def target(self, path: str) -> bytes | None:
+        """``prefix + path`` as sent, if ``path`` needs no escaping (else ``None``: let httpx build it)."""
+        if not _PLAIN_PATH.fullmatch(path):
+            return None
+        return self.prefix + path.encode("ascii")
 
 
 class _Connection:
@@ -75,14 +105,44 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._closed:
-            raise RuntimeError("the transport is closed")
         url = request.url
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        message = _serialize(request.method, url.raw_path, request.headers.raw, await request.aread())
+        status, headers, content = await self._round_trip(
+            origin, message, request.method, request.extensions.get("timeout", {})
+        )
+        return httpx.Response(status, headers=headers, stream=_Body(content), extensions=_HTTP11)
+
+    async def send_direct(
+        self,
+        method: str,
+        endpoint: Endpoint,
+        target: bytes,
+        headers: Mapping[str, str],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> httpx.Response:
+        """One request without an ``httpx.Request``: building one (parsing its URL, normalising its
+        headers) and reading the answer through its stream were a tenth of the pusher's CPU.
+
+        ``target`` comes from :meth:`Endpoint.target`. The answer's body is already read, and decoded
+        as ``Content-Encoding`` says (``httpx.DecodingError`` if it cannot be), as ``aread`` would.
+        """
+        try:
+            raw = [(b"Host", endpoint.host), *((k.encode("ascii"), v.encode("ascii")) for k, v in headers.items())]
+        except UnicodeEncodeError:
+            raise httpx.LocalProtocolError("a header name or value is not ASCII") from None
+        message = _serialize(method, target, raw, body)
+        status, answer_headers, content = await self._round_trip(endpoint.origin, message, method, timeouts)
+        return httpx.Response(status, headers=answer_headers, content=content, extensions=_HTTP11)
+
+    async def _round_trip(
+        self, origin: _Origin, message: bytes, method: str, timeouts: Mapping[str, float | None]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        if self._closed:
+            raise RuntimeError("the transport is closed")
         if origin[0] not in ("http", "https"):
             raise httpx.UnsupportedProtocol("only http and https URLs are supported")
-        message = _serialize(request, await request.aread())
-        timeouts = request.extensions.get("timeout", {})
         connection = self._pooled(origin) or await self._connect(origin, timeouts.get("connect"))
         try:
             try:
@@ -91,7 +151,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 raise httpx.WriteError("the connection failed while sending") from exc
             try:
                 async with asyncio.timeout(timeouts.get("read")):
-                    status, headers, content, reusable = await _read_response(connection.reader, request.method)
+                    status, headers, content, reusable = await _read_response(connection.reader, method)
             except TimeoutError as exc:
                 raise httpx.ReadTimeout("no complete answer in time") from exc
         except BaseException:
@@ -101,7 +161,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             self._release(origin, connection)
         else:
             connection.close()
-        return httpx.Response(status, headers=headers, stream=_Body(content), extensions={"http_version": b"HTTP/1.1"})
+        return status, headers, content
 
     async def aclose(self) -> None:
         self._closed = True
@@ -144,16 +204,18 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         return _Connection(reader, writer)
 
 
-def _serialize(request: httpx.Request, body: bytes) -> bytes:
+def _serialize(method: str, target: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> bytes:
     """Request line, headers and body as one buffer; refuses anything that could split the message."""
-    lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
-    for name, value in request.headers.raw:
+    lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+    has_length = False
+    for name, value in headers:
         if any(c in name or c in value for c in _FORBIDDEN_IN_HEADERS):
             raise httpx.LocalProtocolError("a header name or value holds CR, LF or NUL")
+        has_length = has_length or name.lower() == b"content-length"
         lines += (name, b": ", value, b"\r\n")
-    if any(c in request.url.raw_path for c in (b" ", *_FORBIDDEN_IN_HEADERS)):
+    if any(c in target for c in (b" ", *_FORBIDDEN_IN_HEADERS)):
         raise httpx.LocalProtocolError("the request target holds a space, CR, LF or NUL")
-    if body and "content-length" not in request.headers:
+    if body and not has_length:
         lines += (b"Content-Length: ", str(len(body)).encode("ascii"), b"\r\n")
     lines += (b"\r\n", body)
     return b"".join(lines)

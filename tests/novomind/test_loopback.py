@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.errors import NotFoundError, UpstreamRejectedError, UpstreamUnavailableError
+from app.http_pool import Endpoint, KeepAliveTransport
 from app.novomind import NovomindClient, NovomindWrite
 from app.sandbox.novomind import NovomindSandboxConfig
 from app.settings import NovomindSettings, Secret
@@ -228,3 +229,28 @@ async def test_junk_success_body_is_tolerated(nm_sandbox: NovomindSandbox, contr
     async with open_client(nm_sandbox) as client:
         reply = await client.send(storage())
     assert (reply.status, reply.body) == (200, None)
+
+
+async def test_writes_skip_the_httpx_request_only_where_nothing_needs_escaping(
+    nm_sandbox: NovomindSandbox, control: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway's own transport takes plain paths straight; a path httpx must escape goes through
+    httpx. Both reach the sandbox as the same request would."""
+    direct: list[bytes] = []
+    original = KeepAliveTransport.send_direct
+
+    async def counting(self: KeepAliveTransport, method: str, endpoint: Endpoint, target: bytes, *rest: Any) -> Any:
+        direct.append(target)
+        return await original(self, method, endpoint, target, *rest)
+
+    monkeypatch.setattr(KeepAliveTransport, "send_direct", counting)
+    odd = NovomindWrite(
+        method="PUT", path=f"{ROOT}/tickets/100042 x/storage", body={"a": "b"}, idempotency_key="k-odd", template="t"
+    )
+    async with open_client(nm_sandbox) as client:
+        assert (await client.send(storage())).status == 200
+        with pytest.raises(NotFoundError):  # no such ticket: but it arrived, escaped by httpx
+            await client.send(odd)
+    assert direct == [f"{ROOT}/tickets/100042/storage".encode()]
+    paths = [path for _, path in await recorded_paths(control)]
+    assert paths[-2:] == [f"{ROOT}/tickets/100042/storage", f"{ROOT}/tickets/100042 x/storage"]

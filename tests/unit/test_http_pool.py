@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.http_pool import KeepAliveTransport, _read_response
+from app.http_pool import Endpoint, KeepAliveTransport, _read_response
 
 # Tests that start a scripted server on loopback; the framing property below needs none.
 loopback = pytest.mark.integration
@@ -319,3 +319,73 @@ async def test_https_is_verified_against_the_trust_store_and_kept_alive(tmp_path
         assert len(state.requests) == 2
     finally:
         server.close()
+
+
+# -- send_direct: the request without an httpx.Request ----------------------------------------------
+
+TIMEOUTS: Final = httpx.Timeout(2.0).as_dict()
+
+
+@loopback
+async def test_send_direct_writes_the_same_request_as_httpx_would() -> None:
+    async with scripted([OK, OK]) as server:
+        transport = KeepAliveTransport()
+        endpoint = Endpoint.parse(server.url + "/base/")
+        target = endpoint.target("/iMail/api/rest/processes/7/memos?x=1")
+        assert target is not None
+        headers = {"Idempotency-Key": "k-1"}
+        direct = await transport.send_direct("POST", endpoint, target, headers, b'{"a":1}', TIMEOUTS)
+        via_httpx = await send(transport, server.url + "/base")
+        await transport.aclose()
+    assert (direct.status_code, direct.content) == (via_httpx.status_code, via_httpx.content) == (200, b'{"ok":true}')
+    assert server.connections == 1  # both share the pool
+    port = server.url.rsplit(":", 1)[1]
+    assert server.requests[0] == (
+        b"POST /base/iMail/api/rest/processes/7/memos?x=1 HTTP/1.1\r\n"
+        b"Host: 127.0.0.1:" + port.encode() + b"\r\nIdempotency-Key: k-1\r\nContent-Length: 7\r\n\r\n"
+        b'{"a":1}'
+    )
+    # Same request line, host and framing as through httpx (which orders its own headers differently).
+    assert sorted(server.requests[0].split(b"\r\n")) == sorted(server.requests[1].split(b"\r\n"))
+
+
+@loopback
+async def test_send_direct_decodes_the_answer_as_httpx_would() -> None:
+    packed = gzip.compress(b'{"ok":true}')
+    gzipped = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(packed) + packed
+    broken = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\njunk"
+    retry = b"HTTP/1.1 503 Busy\r\nRetry-After: 7\r\nContent-Length: 0\r\n\r\n"
+    async with scripted([gzipped, retry, broken]) as server:
+        transport = KeepAliveTransport()
+        endpoint = Endpoint.parse(server.url)
+        decoded = await transport.send_direct("PUT", endpoint, b"/t", {}, b"{}", TIMEOUTS)
+        busy = await transport.send_direct("PUT", endpoint, b"/t", {}, b"{}", TIMEOUTS)
+        with pytest.raises(httpx.DecodingError):
+            await transport.send_direct("PUT", endpoint, b"/t", {}, b"{}", TIMEOUTS)
+        await transport.aclose()
+    assert decoded.content == b'{"ok":true}'
+    assert (busy.status_code, busy.headers["retry-after"]) == (503, "7")
+
+
+@loopback
+@pytest.mark.parametrize(
+    "headers", [{"X-Note": "a\r\nX-Evil: 1"}, {"X-Note": "nul\0"}, {"X-Note": "Müller"}], ids=["crlf", "nul", "latin"]
+)
+async def test_send_direct_refuses_a_header_it_cannot_send_as_is(headers: dict[str, str]) -> None:
+    async with scripted([OK]) as server:
+        transport = KeepAliveTransport()
+        with pytest.raises(httpx.LocalProtocolError):
+            await transport.send_direct("PUT", Endpoint.parse(server.url), b"/t", headers, b"{}", TIMEOUTS)
+        await transport.aclose()
+    assert server.requests == []
+
+
+def test_an_endpoint_is_split_once_and_only_plain_paths_go_direct() -> None:
+    plain = Endpoint.parse("https://nm.example.com/")
+    assert (plain.origin, plain.host, plain.prefix) == (("https", "nm.example.com", 443), b"nm.example.com", b"")
+    ported = Endpoint.parse("http://127.0.0.1:8080/iagent/")
+    assert (ported.origin, ported.host, ported.prefix) == (("http", "127.0.0.1", 8080), b"127.0.0.1:8080", b"/iagent")
+    assert ported.target("/iMail/api/rest/tickets/12%2F3/storage") == b"/iagent/iMail/api/rest/tickets/12%2F3/storage"
+    # Anything httpx would escape goes through httpx instead.
+    for path in ("/tickets/a b", "/tickets/ä", "/tickets/{id}", "/tickets/a|b", "tickets/no-slash"):
+        assert ported.target(path) is None, path
