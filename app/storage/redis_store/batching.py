@@ -85,6 +85,8 @@ class ScriptBatcher:
         return future
 
     def _flush(self) -> None:
+        if not self._pending:
+            return  # ``aclose`` sent this turn's calls already
         batch, self._pending = self._pending, []
         task = asyncio.ensure_future(self._send(batch))
         self._sending.add(task)

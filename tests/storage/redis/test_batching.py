@@ -102,6 +102,16 @@ async def test_a_caller_that_gave_up_leaves_the_others_their_replies(client: red
     await batcher.aclose()  # nothing left behind: no pending call, no unfinished send
 
 
+async def test_closing_sends_the_calls_of_the_current_turn_once(client: redis.asyncio.Redis) -> None:
+    batcher = ScriptBatcher(client, timeout=5.0)
+    script = batcher.register(FAILS_ON_BAD)
+    late = script([], ["made just before closing"])
+    await batcher.aclose()
+    assert late.result() == b"made just before closing"
+    await asyncio.sleep(0)  # the flush scheduled for this turn finds nothing left to send
+    assert batcher.batches == 1
+
+
 async def test_scripts_are_loaded_again_after_the_server_forgot_them() -> None:
     """A Redis restart empties its script cache: the calls that met NOSCRIPT are sent once more."""
     with RedisServer() as server:
