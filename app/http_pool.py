@@ -44,9 +44,9 @@ _HEX_DIGITS: Final = frozenset(b"0123456789abcdefABCDEF")
 
 _Origin: TypeAlias = tuple[str, str, int]
 _HTTP11: Final = {"http_version": b"HTTP/1.1"}
-# RFC 3986 path and query characters, percent-escapes included: sent as they are. Anything else (a
-# space, non-ASCII, a bracket) goes through httpx, which escapes it.
-_PLAIN_PATH: Final = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
+# RFC 3986 path and query characters and well-formed percent-escapes: sent as they are. Anything
+# else (a space, non-ASCII, a bracket, a stray '%') goes through httpx, which escapes it.
+_PLAIN_PATH: Final = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
 
 
 class Endpoint(NamedTuple):

@@ -59,8 +59,7 @@ class RedisStorage:
         self._guard = Guard(server=describe_server(client), timeout=operation_timeout)
         # Typed as the ports: Storage declares them as plain attributes, which mypy matches
         # invariantly, and the assignments check each store against its port.
-        self._scripts = ScriptBatcher(client, timeout=operation_timeout)
-        scripts = self._scripts
+        scripts = self._scripts = ScriptBatcher(client, timeout=operation_timeout)
         self.links: LinkStore = RedisLinkStore(client, scripts, self.keys, self._guard)
         self.queue: EventQueue = RedisEventQueue(
             client,

@@ -69,13 +69,13 @@ def describe_server(client: redis.asyncio.Redis) -> str:
 class Guard:
     def __init__(self, *, server: str, timeout: float) -> None:
         self._server = server
-        self.timeout = timeout
+        self._timeout = timeout
 
     @contextlib.asynccontextmanager
     async def __call__(self, operation: str) -> AsyncIterator[None]:
         """Run the block under the deadline; any Redis failure leaves as ``StorageUnavailableError``."""
         with self.errors(operation):
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self._timeout):
                 yield
 
     def errors(self, operation: str) -> _Translated:
@@ -88,7 +88,7 @@ class Guard:
         """The error a caller sees for ``failure``; ``None`` if it is not a storage failure."""
         match failure:
             case TimeoutError() | redis.exceptions.TimeoutError():
-                reason = f"no answer within {self.timeout:g} s"
+                reason = f"no answer within {self._timeout:g} s"
             case redis.exceptions.AuthenticationError():
                 reason = "authentication failed"
             case redis.exceptions.ConnectionError():
