@@ -6,23 +6,14 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING, Literal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.storage.ports import Storage
+from tests.storage.leases import LEASE, LONG, PAST_LEASE, PROPERTY
 
 if TYPE_CHECKING:
     from tests.storage.conftest import StorageFactory
-
-LEASE = 0.2
-PAST_LEASE = 0.3
-LONG = 60.0
-
-PROPERTY = settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
 
 
 def fresh_resource() -> str:

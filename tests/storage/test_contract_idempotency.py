@@ -6,20 +6,11 @@ import asyncio
 import uuid
 from typing import Literal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.storage.ports import Reservation, Storage
-
-LEASE = 0.2
-PAST_LEASE = 0.3
-LONG = 60.0
-
-PROPERTY = settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+from tests.storage.leases import LEASE, LONG, PAST_LEASE, PROPERTY
 
 Op = Literal["reserve", "complete", "abandon"]
 OWNERS = ["w1", "w2", "w3", "w4"]
