@@ -12,9 +12,11 @@ with an :class:`Endpoint` parsed once): the same bytes go out, the answer comes 
 
 What it speaks, on purpose no more: HTTP/1.1 over TCP or TLS (the trust store httpx uses), request
 bodies already in memory, responses framed by ``Content-Length``, ``Transfer-Encoding: chunked`` or
-the end of the connection; no proxies, no HTTP/2, no ``Expect: 100-continue``, no upgrades. Callers
-bound concurrency themselves (the novomind client's semaphore); the pool keeps up to
-``max_idle`` idle connections per origin and opens one whenever none is idle.
+the end of the connection; no proxies, no HTTP/2, no ``Expect: 100-continue``, no upgrades. A client
+whose upstream the environment routes through a proxy gets ``None`` from :func:`direct_transport` and
+keeps httpx's own transport, which speaks to proxies. Callers bound concurrency themselves (the
+clients' semaphores); the pool keeps up to ``max_idle`` idle connections per origin and opens one
+whenever none is idle.
 
 Failures come out as the ``httpx`` exceptions httpcore would raise, so callers classify them the same
 way: ``ConnectError``/``ConnectTimeout`` before the request is sent, ``WriteError``, ``ReadError``,
@@ -31,10 +33,12 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Final, NamedTuple, TypeAlias
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
-__all__ = ["Endpoint", "KeepAliveTransport"]
+__all__ = ["Endpoint", "KeepAliveTransport", "direct_transport", "routes_through_proxy"]
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -47,6 +51,26 @@ _HTTP11: Final = {"http_version": b"HTTP/1.1"}
 # RFC 3986 path and query characters and well-formed percent-escapes: sent as they are. Anything
 # else (a space, non-ASCII, a bracket, a stray '%') goes through httpx, which escapes it.
 _PLAIN_PATH: Final = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
+
+
+def routes_through_proxy(url: str) -> bool:
+    """Whether ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` (either case) send ``url`` through a proxy,
+    ``NO_PROXY`` not exempting its host. Read when a client is built, as httpx reads them."""
+    parts = urlsplit(url)
+    proxies = getproxies()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    host = parts.hostname or ""
+    with_port = f"{host}:{parts.port}" if parts.port else host
+    return not proxy_bypass(with_port)
+
+
+def direct_transport(*urls: str, max_idle: int) -> KeepAliveTransport | None:
+    """A :class:`KeepAliveTransport` for a client of ``urls``, or ``None`` when one of them is to be
+    reached through a proxy: httpx's default transport (``trust_env``) then carries the requests."""
+    if any(routes_through_proxy(url) for url in urls):
+        return None
+    return KeepAliveTransport(max_idle=max_idle)
 
 
 class Endpoint(NamedTuple):

@@ -90,6 +90,8 @@ class CommercetoolsSettings(_Section, frozen=True):
     backoff_cap_seconds: PositiveSeconds = 2.0
     # Refetch the access token this long before it expires, so no request races the expiry.
     token_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 300
+    # Requests to commercetools at once per process (lookups and the pusher's order reads); more wait.
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
 
     def __post_init__(self) -> None:
         msgspec.structs.force_setattr(self, "auth_url", self.auth_url.rstrip("/"))

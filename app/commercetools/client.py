@@ -46,6 +46,7 @@ from app.commercetools.queries import (
     query_params,
 )
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
+from app.http_pool import direct_transport
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
 
@@ -121,6 +122,12 @@ class CommercetoolsClient:
         self._clock = clock
         self._token_url = f"{settings.auth_url}/oauth/token"
         self._token_lock = asyncio.Lock()
+        # At most max_connections requests at once, whatever the transport; the others wait here.
+        self._slots = asyncio.Semaphore(settings.max_connections)
+        if transport is None:
+            # httpcore's pool probes every pooled connection on each request: with the pusher's many
+            # concurrent order reads that was a third of a push worker's CPU (py-spy, scripts/bench_push.py).
+            transport = direct_transport(settings.auth_url, settings.api_url, max_idle=settings.max_connections)
         self._http = AsyncOAuth2Client(
             client_id=settings.client_id,
             client_secret=settings.client_secret.reveal(),
@@ -132,8 +139,9 @@ class CommercetoolsClient:
             # authlib refetches on its own only for a token that has really expired.
             leeway=0,
             timeout=settings.timeout_seconds,
+            # None: httpx's own transport, through the proxy the environment names (direct_transport).
             transport=transport,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            limits=httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=20),
         )
         self._http.register_compliance_hook("access_token_response", self._check_token_response)
 
@@ -278,12 +286,13 @@ class CommercetoolsClient:
     ) -> D | None:
         async def attempt(deadline: Deadline, *, force_token: bool = False) -> httpx.Response:
             await self._refresh_token_if_stale(deadline, force=force_token)
-            response: httpx.Response = await self._http.get(
-                url,
-                params=params,
-                headers={"X-Correlation-ID": correlation_id(), "Accept": "application/json"},
-                timeout=self._attempt_timeout(deadline),
-            )
+            async with self._slots:
+                response: httpx.Response = await self._http.get(
+                    url,
+                    params=params,
+                    headers={"X-Correlation-ID": correlation_id(), "Accept": "application/json"},
+                    timeout=self._attempt_timeout(deadline),
+                )
             return response
 
         response = await self._call_with_retries(template, attempt)

@@ -52,7 +52,7 @@ from app.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from app.http_pool import Endpoint, KeepAliveTransport
+from app.http_pool import Endpoint, KeepAliveTransport, direct_transport
 from app.observability import correlation_id, log_event
 from app.settings import NovomindSettings
 
@@ -168,8 +168,9 @@ class NovomindClient:
         # idle); the others wait here, and that wait does not count against a request's own timeout.
         self._slots = asyncio.Semaphore(settings.max_connections)
         # Every connection may stay open: the pusher writes steadily, and reconnecting costs more than
-        # an idle socket. Tests pass an httpx.MockTransport or ASGITransport instead.
-        self._transport = transport or KeepAliveTransport(max_idle=settings.max_connections)
+        # an idle socket. Tests pass an httpx.MockTransport or ASGITransport instead. None: the
+        # environment names a proxy for iAGENT, and httpx's own transport goes through it.
+        self._transport = transport or direct_transport(self._base_url, max_idle=settings.max_connections)
         own = self._transport if isinstance(self._transport, KeepAliveTransport) else None
         self._lean = None if own is None else (own, Endpoint.parse(self._base_url))
         self._timeout = httpx.Timeout(settings.timeout_seconds).as_dict()
@@ -178,6 +179,7 @@ class NovomindClient:
         self._http = httpx.AsyncClient(
             transport=self._transport,
             timeout=httpx.Timeout(settings.timeout_seconds),
+            limits=httpx.Limits(max_connections=settings.max_connections),
             # A redirect is an answer to classify, not to follow with a bearer token attached.
             follow_redirects=False,
         )
@@ -363,8 +365,8 @@ class NovomindClient:
     ) -> httpx.Response:
         """One request handed to the transport itself, the body read in full.
 
-        ``AsyncClient.send`` adds nothing these writes use (cookies, auth flows, redirects, hooks,
-        proxies from the environment) and measured as a third of the pusher's HTTP time. With the
+        ``AsyncClient.send`` adds nothing these writes use (cookies, auth flows, redirects, hooks) but
+        the proxy the environment may name, and measured as a third of the pusher's HTTP time. With the
         gateway's own transport even the ``httpx.Request`` is skipped when the path needs no escaping
         (:meth:`KeepAliveTransport.send_direct`).
         """
@@ -373,6 +375,8 @@ class NovomindClient:
             if (target := endpoint.target(path)) is not None:
                 return await transport.send_direct(method, endpoint, target, headers, content or b"", self._timeout)
         request = httpx.Request(method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
+        if self._transport is None:  # through the environment's proxy: only the client knows the way
+            return await self._http.send(request)
         response = await self._transport.handle_async_request(request)
         try:
             await response.aread()

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.http_pool import Endpoint, KeepAliveTransport, _read_response
+from app.http_pool import Endpoint, KeepAliveTransport, _read_response, direct_transport, routes_through_proxy
 
 # Tests that start a scripted server on loopback; the framing property below needs none.
 loopback = pytest.mark.integration
@@ -389,3 +389,47 @@ def test_an_endpoint_is_split_once_and_only_plain_paths_go_direct() -> None:
     # Anything httpx would escape goes through httpx instead.
     for path in ("/tickets/a b", "/tickets/ä", "/tickets/{id}", "/tickets/a|b", "/tickets/1%zz", "tickets/no-slash"):
         assert ported.target(path) is None, path
+
+
+PROXY_VARIABLES: Final = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+@pytest.mark.parametrize(
+    ("environment", "url", "proxied"),
+    [
+        ({}, "https://api.europe-west1.gcp.commercetools.com", False),
+        ({"HTTPS_PROXY": "http://proxy:3128"}, "https://api.europe-west1.gcp.commercetools.com", True),
+        ({"https_proxy": "proxy:3128"}, "https://nm.example.com/iagent", True),
+        ({"HTTPS_PROXY": "http://proxy:3128"}, "http://nm.example.com", False),  # only https is proxied
+        ({"HTTP_PROXY": "http://proxy:3128"}, "http://nm.example.com", True),
+        ({"ALL_PROXY": "http://proxy:3128"}, "http://127.0.0.1:8080", True),
+        ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "example.com"}, "https://nm.example.com", False),
+        ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "other.com,.example.com"}, "https://nm.example.com", False),
+        ({"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "other.com"}, "https://nm.example.com", True),
+        ({"HTTPS_PROXY": "http://proxy:3128", "no_proxy": "*"}, "https://nm.example.com", False),
+        ({"HTTP_PROXY": "http://proxy:3128", "NO_PROXY": "127.0.0.1:8080"}, "http://127.0.0.1:8080", False),
+    ],
+)
+def test_the_environment_decides_which_upstreams_go_through_a_proxy(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], url: str, proxied: bool
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert routes_through_proxy(url) is proxied
+    chosen = direct_transport(url, max_idle=2)
+    assert chosen is None if proxied else isinstance(chosen, KeepAliveTransport)
+
+
+def test_a_client_of_several_origins_keeps_the_proxy_aware_transport_if_one_is_proxied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy:3128")
+    monkeypatch.setenv("NO_PROXY", "auth.example.com")
+    assert isinstance(direct_transport("https://auth.example.com", max_idle=2), KeepAliveTransport)
+    assert direct_transport("https://auth.example.com", "https://api.example.com", max_idle=2) is None

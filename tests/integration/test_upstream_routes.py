@@ -1,0 +1,208 @@
+"""How the clients reach commercetools and novomind: through the proxy the environment names, else
+directly on the gateway's own keep-alive transport, never more requests at once than configured."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+import httpx
+import msgspec
+import pytest
+
+from app.commercetools.client import CommercetoolsClient
+from app.novomind import NovomindClient
+from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER
+from app.sandbox.novomind import create_novomind_sandbox
+from tests.conftest import SandboxHandle
+from tests.novomind.test_loopback import memo, sandbox_settings
+from tests.support import ThreadedServer, settings_for
+
+pytestmark = pytest.mark.integration
+
+PROXY_VARIABLES: Final = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+class ForwardProxy:
+    """A plain-HTTP forward proxy on loopback that records the absolute-form targets it relays.
+
+    One request per client connection (it answers and closes), which every HTTP client handles.
+    """
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> ForwardProxy:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, *header_lines = head[:-4].split(b"\r\n")
+            method, target, version = request_line.split(b" ")
+            url = httpx.URL(target.decode("ascii"))  # absolute form: what a client sends a proxy
+            self.targets.append(f"{method.decode()} {url}")
+            length = next(
+                (int(line.split(b":", 1)[1]) for line in header_lines if line.lower().startswith(b"content-length:")),
+                0,
+            )
+            body = await reader.readexactly(length)
+            kept = [line for line in header_lines if not line.lower().startswith((b"connection:", b"proxy-"))]
+            upstream_reader, upstream_writer = await asyncio.open_connection(url.host, url.port)
+            upstream_writer.write(
+                b"\r\n".join([b" ".join([method, url.raw_path, version]), *kept, b"Connection: close", b"", body])
+            )
+            writer.write(await upstream_reader.read())  # the whole answer: the upstream closes after it
+            upstream_writer.close()
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+def clean_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    return monkeypatch
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[ForwardProxy]:
+    async with ForwardProxy() as running:
+        yield running
+
+
+@asynccontextmanager
+async def commercetools_client(url: str, **overrides: object) -> AsyncIterator[CommercetoolsClient]:
+    client = CommercetoolsClient(msgspec.structs.replace(settings_for(url).commercetools, **overrides))
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_commercetools_goes_through_the_proxy_the_environment_names(
+    sandbox: SandboxHandle, proxy: ForwardProxy, clean_proxy_environment: pytest.MonkeyPatch
+) -> None:
+    clean_proxy_environment.setenv("HTTP_PROXY", proxy.url)
+    async with commercetools_client(sandbox.url) as client:
+        order = await client.get_order_by_number(DEMO_ORDER_NUMBER)
+    assert order is not None
+    assert order.order_number == DEMO_ORDER_NUMBER
+    assert [t.split("?")[0] for t in proxy.targets] == [
+        f"POST {sandbox.url}/oauth/token",
+        f"GET {sandbox.url}/demo/orders/order-number={DEMO_ORDER_NUMBER}",
+    ]
+
+
+async def test_no_proxy_sends_commercetools_requests_directly(
+    sandbox: SandboxHandle, proxy: ForwardProxy, clean_proxy_environment: pytest.MonkeyPatch
+) -> None:
+    clean_proxy_environment.setenv("http_proxy", proxy.url)
+    clean_proxy_environment.setenv("no_proxy", "localhost,127.0.0.1")
+    async with commercetools_client(sandbox.url) as client:
+        assert await client.get_order_by_number(DEMO_ORDER_NUMBER) is not None
+    assert proxy.targets == []
+
+
+async def test_novomind_token_and_writes_go_through_the_proxy(
+    proxy: ForwardProxy, clean_proxy_environment: pytest.MonkeyPatch
+) -> None:
+    app = create_novomind_sandbox()
+    with ThreadedServer(app) as server:
+        clean_proxy_environment.setenv("ALL_PROXY", proxy.url)
+        client = NovomindClient(sandbox_settings(server.url))
+        try:
+            reply = await client.send(memo())
+        finally:
+            await client.aclose()
+        clean_proxy_environment.delenv("ALL_PROXY")
+        async with httpx.AsyncClient(base_url=server.url) as control:
+            recorded = (await control.get("/__sim/requests")).json()
+    assert reply.status == 201
+    assert proxy.targets == [
+        f"POST {server.url}/iMail/api/rest/token",
+        f"POST {server.url}/iMail/api/rest/processes/100042/memos",
+    ]
+    assert [(r["method"], r["path"]) for r in recorded] == [
+        ("POST", "/iMail/api/rest/token"),
+        ("POST", "/iMail/api/rest/processes/100042/memos"),
+    ]
+
+
+class SlowOrders:
+    """A loopback commercetools stand-in whose order reads take a while; it counts them in flight."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.connections = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next(
+                    (
+                        int(v)
+                        for k, _, v in (line.partition(b":") for line in head.split(b"\r\n"))
+                        if k.lower() == b"content-length"
+                    ),
+                    0,
+                )
+                await reader.readexactly(length)
+                if head.startswith(b"POST /oauth/token"):
+                    body = b'{"access_token":"t","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
+                else:
+                    self.in_flight += 1
+                    self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                    await asyncio.sleep(0.05)
+                    self.in_flight -= 1
+                    body = b'{"statusCode":404,"message":"not found","errors":[]}'
+                status = b"200 OK" if head.startswith(b"POST") else b"404 Not Found"
+                writer.write(
+                    b"HTTP/1.1 "
+                    + status
+                    + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_commercetools_requests_at_once_are_capped_by_max_connections(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    orders = SlowOrders()
+    server = await asyncio.start_server(orders, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with commercetools_client(url, max_connections=3) as client:
+            found = await asyncio.gather(*(client.get_order_by_id(f"order-{n}") for n in range(12)))
+            again = await client.get_order_by_id("order-again")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert found == [None] * 12
+    assert again is None
+    assert orders.most_in_flight == 3
+    # Kept alive and reused: the token's connection plus at most three for the reads.
+    assert orders.connections <= 4
