@@ -18,7 +18,7 @@ from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER
 from app.sandbox.novomind import create_novomind_sandbox
 from tests.conftest import SandboxHandle
 from tests.novomind.test_loopback import memo, sandbox_settings
-from tests.support import ThreadedServer, settings_for
+from tests.support import ThreadedServer, read_http_request, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +49,11 @@ class ForwardProxy:
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            head, body = await read_http_request(reader)
             request_line, *header_lines = head[:-4].split(b"\r\n")
             method, target, version = request_line.split(b" ")
             url = httpx.URL(target.decode("ascii"))  # absolute form: what a client sends a proxy
             self.targets.append(f"{method.decode()} {url}")
-            length = next(
-                (int(line.split(b":", 1)[1]) for line in header_lines if line.lower().startswith(b"content-length:")),
-                0,
-            )
-            body = await reader.readexactly(length)
             kept = [line for line in header_lines if not line.lower().startswith((b"connection:", b"proxy-"))]
             upstream_reader, upstream_writer = await asyncio.open_connection(url.host, url.port)
             upstream_writer.write(
@@ -154,16 +149,8 @@ class SlowOrders:
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            while head := await reader.readuntil(b"\r\n\r\n"):
-                length = next(
-                    (
-                        int(v)
-                        for k, _, v in (line.partition(b":") for line in head.split(b"\r\n"))
-                        if k.lower() == b"content-length"
-                    ),
-                    0,
-                )
-                await reader.readexactly(length)
+            while True:
+                head, _ = await read_http_request(reader)
                 if head.startswith(b"POST /oauth/token"):
                     body = b'{"access_token":"t","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
                 else:

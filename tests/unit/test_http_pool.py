@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.http_pool import Endpoint, KeepAliveTransport, _read_response, direct_transport, routes_through_proxy
+from tests.support import read_http_request
 
 # Tests that start a scripted server on loopback; the framing property below needs none.
 loopback = pytest.mark.integration
@@ -48,16 +49,8 @@ class Scripted:
         self.connections += 1
         try:
             for step in script:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    (
-                        int(line.split(b":")[1])
-                        for line in head.split(b"\r\n")
-                        if line.lower().startswith(b"content-length")
-                    ),
-                    0,
-                )
-                self.requests.append(head + await reader.readexactly(length))
+                head, body = await read_http_request(reader)
+                self.requests.append(head + body)
                 if isinstance(step, bytes):
                     writer.write(step)
                     await writer.drain()
