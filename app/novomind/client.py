@@ -174,6 +174,9 @@ class NovomindClient:
         own = self._transport if isinstance(self._transport, KeepAliveTransport) else None
         self._lean = None if own is None else (own, Endpoint.parse(self._base_url))
         self._timeout = httpx.Timeout(settings.timeout_seconds).as_dict()
+        # What a direct send asks of the transport: nothing, as _exchange bounds the whole exchange
+        # with one deadline; a second timer per write (the transport's read timeout) cost CPU for nothing.
+        self._untimed: dict[str, float | None] = dict.fromkeys(self._timeout)
         # Resource requests go straight to the transport (see _exchange); the client is kept for the
         # token form, on the same transport and so the same connections.
         self._http = httpx.AsyncClient(
@@ -373,7 +376,7 @@ class NovomindClient:
         if self._lean is not None and path is not None:
             transport, endpoint = self._lean
             if (target := endpoint.target(path)) is not None:
-                return await transport.send_direct(method, endpoint, target, headers, content or b"", self._timeout)
+                return await transport.send_direct(method, endpoint, target, headers, content or b"", self._untimed)
         request = httpx.Request(method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
         if self._transport is None:  # through the environment's proxy: only the client knows the way
             return await self._http.send(request)

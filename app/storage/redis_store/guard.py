@@ -44,6 +44,11 @@ def open_client(url: str, *, operation_timeout: float) -> redis.asyncio.Redis:
     The pool is bounded and *blocking*: a burst of concurrent calls waits for a free connection
     (within the caller's deadline) instead of failing at once, which is what redis-py's default
     pool does when its 100 connections are in use.
+
+    No socket timeout: every call runs under a :class:`Guard` deadline (its own, or its batch's),
+    and redis-py, cancelled mid-call, drops the connection rather than reuse it. Its socket timeout
+    would only repeat that deadline at a price: a task per pipeline sent (``asyncio.wait_for``) and a
+    timer per reply read, about a tenth of a push worker's CPU (py-spy, ``scripts/bench_push.py``).
     """
     pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
@@ -51,7 +56,7 @@ def open_client(url: str, *, operation_timeout: float) -> redis.asyncio.Redis:
         # The guard's deadline ends the wait first, so a saturated pool reads as "no answer in time".
         timeout=2 * operation_timeout,
         socket_connect_timeout=operation_timeout,
-        socket_timeout=operation_timeout,
+        socket_timeout=None,  # explicitly: redis-py's default is 5 s (see the docstring)
         retry=Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
         decode_responses=False,
     )
