@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from app.errors import StorageUnavailableError
 from app.storage.ports import NewEvent
 from app.storage.redis_backend import RedisStorage
-from app.storage.redis_store.batching import ScriptBatcher
+from app.storage.redis_store.batching import ScriptBatcher, _Call, _pack
 from app.storage.redis_store.guard import open_client
 from tests.storage.redis.support import RedisServer, new_namespace
 
@@ -84,7 +84,10 @@ async def test_an_error_reply_fails_only_its_own_call(client: redis.asyncio.Redi
     results = await asyncio.gather(
         script([], ["good-1"]), script([], ["bad"]), script([], ["good-2"]), return_exceptions=True
     )
-    assert batcher.batches == 1
+    # The error reply was read whole: the same connection serves the next batch, in step.
+    assert await script([], ["next"]) == b"next"
+    await batcher.aclose()
+    assert batcher.batches == 2
     assert results[0] == b"good-1"
     assert results[2] == b"good-2"
     assert isinstance(results[1], redis.exceptions.ResponseError)
@@ -124,6 +127,7 @@ async def test_scripts_are_loaded_again_after_the_server_forgot_them() -> None:
             replies = await asyncio.gather(echo(["k"], ["two"]), echo(["k"], ["three"]))
             assert [r[1] for r in replies] == [b"two", b"three"]
             assert await handle.get("k") == b"3"  # the failed attempt ran nothing: NOSCRIPT precedes execution
+            await batcher.aclose()
         finally:
             await handle.aclose()
 
@@ -153,8 +157,7 @@ async def test_a_lost_server_fails_every_call_of_the_batch_each_under_its_own_na
 
 async def test_a_batch_without_an_answer_fails_all_its_calls_within_the_operation_timeout() -> None:
     """Every caller of a batch is told within the operation timeout, under its own operation's name.
-    (Here the socket timeout would end the wait too; the batch's deadline also bounds a wait for a
-    pooled connection and a reconnect, as the per-call deadline did.)"""
+    The client sets no socket timeout: the batch's deadline alone ends the wait (and a reconnect's)."""
 
     async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError):
@@ -183,3 +186,61 @@ async def test_a_batch_without_an_answer_fails_all_its_calls_within_the_operatio
     finally:
         await storage.aclose()
         server.close()
+
+
+async def test_a_kept_connection_that_died_with_a_restart_is_replaced_without_failing_a_call() -> None:
+    """Redis restarts while the batcher's connection sits idle: the next batch meets a dead socket
+    before any reply, and goes out once more on a new connection (scripts loaded again)."""
+    with RedisServer() as server:
+        handle = open_client(server.url, operation_timeout=5.0)
+        batcher = ScriptBatcher(handle, timeout=5.0)
+        echo = batcher.register(ECHO)
+        try:
+            assert (await echo(["k"], ["before"]))[1] == b"before"
+            server.stop()
+            server.start()
+            assert (await echo(["k"], ["after"]))[1] == b"after"
+            assert await handle.get("k") == b"1"  # the server is new; the call ran once on it
+        finally:
+            await batcher.aclose()
+            await handle.aclose()
+
+
+_ARGUMENT = st.one_of(
+    st.binary(max_size=30), st.text(max_size=30), st.integers(min_value=-(2**63), max_value=2**63 - 1)
+)
+
+
+@given(
+    calls=st.lists(
+        st.tuples(st.lists(st.text(min_size=1, max_size=20), max_size=4), st.lists(_ARGUMENT, max_size=6)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_batch_is_packed_byte_for_byte_as_redis_py_packs_it(
+    calls: list[tuple[list[str], list[str | bytes | int]]],
+) -> None:
+    batcher = ScriptBatcher(redis.asyncio.Redis(), timeout=1.0)
+    script = batcher.register(ECHO)
+    loop = asyncio.new_event_loop()
+    try:
+        batch = [_Call(script, keys, args, loop.create_future()) for keys, args in calls]
+    finally:
+        loop.close()
+    reference = redis.asyncio.Connection()
+    expected = b"".join(
+        b"".join(reference.pack_command("EVALSHA", script.sha, len(keys), *keys, *args)) for keys, args in calls
+    )
+    assert _pack(batch) == expected
+
+
+def test_packing_refuses_what_redis_py_would_not_send_as_a_number() -> None:
+    batcher = ScriptBatcher(redis.asyncio.Redis(), timeout=1.0)
+    loop = asyncio.new_event_loop()
+    try:
+        call = _Call(batcher.register(ECHO), ["k"], [True], loop.create_future())  # bool is an int to the type checker
+    finally:
+        loop.close()
+    with pytest.raises(TypeError, match="str, bytes or int"):
+        _pack([call])
