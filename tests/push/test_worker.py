@@ -379,6 +379,29 @@ async def test_the_running_worker_keeps_each_orders_sequence_and_stops_cleanly(h
     ]
 
 
+async def test_an_idle_worker_looks_again_soon_then_less_and_less_often(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an empty poll the pause doubles from ``first_idle_seconds`` up to ``idle_seconds``; work
+    received starts it over, so a worker that just ran dry does not leave a new event waiting long."""
+    worker = harness.make_worker(MAPPINGS, first_idle_seconds=0.01, idle_seconds=0.08)
+    stop = asyncio.Event()
+    pauses: list[float] = []
+
+    async def pause(*_events: asyncio.Event, timeout: float) -> None:
+        pauses.append(timeout)
+        if len(pauses) == 6:
+            await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Ready"))
+        if len(pauses) == 9:
+            stop.set()
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr("app.push.worker._first_of", pause)
+    await asyncio.wait_for(worker.run(stop), timeout=10)
+    assert pauses == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.08, 0.08, 0.01, 0.02, 0.04])
+    assert harness.ticket()["ct.shipmentState"] == "Ready"
+
+
 async def test_a_fresh_gate_is_confirmed_by_the_clock_and_an_aging_one_by_the_store(harness: Harness) -> None:
     """Within the first half of the lease the gate cannot have run out: no round trip. Later, the store
     is asked, which also renews the lease from then on."""
