@@ -7,13 +7,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
+from urllib.parse import parse_qsl
 
 import httpx
 import msgspec
 import pytest
 
 from app.commercetools.client import CommercetoolsClient
+from app.commercetools.queries import ORDER_EXPANSIONS
 from app.novomind import NovomindClient
+from app.observability import use_correlation_id
 from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER
 from app.sandbox.novomind import create_novomind_sandbox
 from tests.conftest import SandboxHandle
@@ -193,3 +196,69 @@ async def test_commercetools_requests_at_once_are_capped_by_max_connections(
     assert orders.most_in_flight == 3
     # Kept alive and reused: the token's connection plus at most three for the reads.
     assert orders.connections <= 4
+
+
+class CapturingCommercetools:
+    """Answers the token request and 404s every read, keeping each read's request line and headers."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str, dict[str, str]]] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head, _ = await read_http_request(reader)
+                request_line, *lines = head[:-4].decode("ascii").split("\r\n")
+                if request_line.startswith("POST /oauth/token"):
+                    body = (
+                        b'{"access_token":"t-1","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
+                    )
+                    status = b"200 OK"
+                else:
+                    headers = {
+                        name.strip().lower(): value.strip() for name, _, value in (h.partition(":") for h in lines)
+                    }
+                    self.reads.append((request_line, headers))
+                    body, status = b'{"statusCode":404,"message":"not found","errors":[]}', b"404 Not Found"
+                writer.write(b"HTTP/1.1 %b\r\nContent-Length: %d\r\n\r\n%b" % (status, len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_read_on_the_gateways_transport_sends_what_httpx_would(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    """Order reads skip httpx's client on the gateway's own transport; the request must not change."""
+    upstream = CapturingCommercetools()
+    server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    settings = settings_for(url).commercetools
+    try:
+        for transport in (None, httpx.AsyncHTTPTransport()):
+            client = CommercetoolsClient(settings, transport=transport)
+            try:
+                use_correlation_id("corr-1")
+                assert await client.get_order_by_id("order 1/ä") is None  # escaped by httpx on both paths
+                assert await client.get_order_by_id("f6d7a1c5-0e5b-4d2b-9c7e-3f1a2b3c4d5e") is None
+            finally:
+                await client.aclose()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    # The same bytes in the request line; the same headers but for the empty body's length, which
+    # httpx states on a GET and RFC 9110 leaves out.
+    direct, through_httpx = upstream.reads[:2], upstream.reads[2:]
+    assert [line for line, _ in direct] == [line for line, _ in through_httpx]
+    assert [headers for _, headers in direct] == [
+        {name: value for name, value in headers.items() if name != "content-length"} for _, headers in through_httpx
+    ]
+    target = httpx.URL(direct[1][0].split(" ")[1])
+    assert parse_qsl(target.query.decode()) == [("expand", e) for e in ORDER_EXPANSIONS]
+    headers = direct[1][1]
+    assert headers["authorization"] == "Bearer t-1"
+    assert headers["accept"] == "application/json"
+    assert headers["x-correlation-id"] == "corr-1"
