@@ -791,6 +791,7 @@ async def latency_run(
 ) -> JsonObject:
     """Post ``messages`` at ``rate`` (open loop); per event: POST sent -> its storage write received."""
     poster.answer_seconds.clear()
+    retries_before = poster.retries
     sent = await steady(poster, messages, rate)
     finished = await wait_done(backend, nm, timeout=timeout)
     stamps = await arrivals(nm)
@@ -807,6 +808,9 @@ async def latency_run(
         "maxMs": ms(max(latencies, default=None)),
         "meanMs": ms(statistics.fmean(latencies) if latencies else None),
         "post202P95Ms": ms(percentile(poster.answer_seconds, 0.95)),
+        "post202MaxMs": ms(max(poster.answer_seconds, default=None)),
+        # A POST answered other than 202 is sent again: a stall that ends in a 503 shows here, not above.
+        "postRetries": poster.retries - retries_before,
     }
 
 

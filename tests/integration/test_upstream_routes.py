@@ -141,85 +141,39 @@ async def test_novomind_token_and_writes_go_through_the_proxy(
     ]
 
 
-class SlowOrders:
-    """A loopback commercetools stand-in whose order reads take a while; it counts them in flight."""
+class OrderReads:
+    """A loopback commercetools stand-in: a token for the asking and a 404 for every read, which it
+    keeps (request line and headers), optionally after a pause; it counts connections and reads in flight."""
 
-    def __init__(self) -> None:
+    TOKEN: Final = b'{"access_token":"t-1","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
+    NOT_FOUND: Final = b'{"statusCode":404,"message":"not found","errors":[]}'
+
+    def __init__(self, *, read_seconds: float = 0.0) -> None:
+        self.read_seconds = read_seconds
+        self.reads: list[tuple[str, dict[str, str]]] = []
+        self.connections = 0
         self.in_flight = 0
         self.most_in_flight = 0
-        self.connections = 0
+        self.url = ""
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while True:
                 head, _ = await read_http_request(reader)
-                if head.startswith(b"POST /oauth/token"):
-                    body = b'{"access_token":"t","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
-                else:
-                    self.in_flight += 1
-                    self.most_in_flight = max(self.most_in_flight, self.in_flight)
-                    await asyncio.sleep(0.05)
-                    self.in_flight -= 1
-                    body = b'{"statusCode":404,"message":"not found","errors":[]}'
-                status = b"200 OK" if head.startswith(b"POST") else b"404 Not Found"
-                writer.write(
-                    b"HTTP/1.1 "
-                    + status
-                    + b"\r\nContent-Type: application/json\r\nContent-Length: "
-                    + str(len(body)).encode()
-                    + b"\r\n\r\n"
-                    + body
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-
-async def test_commercetools_requests_at_once_are_capped_by_max_connections(
-    clean_proxy_environment: pytest.MonkeyPatch,
-) -> None:
-    orders = SlowOrders()
-    server = await asyncio.start_server(orders, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    try:
-        async with commercetools_client(url, max_connections=3) as client:
-            found = await asyncio.gather(*(client.get_order_by_id(f"order-{n}") for n in range(12)))
-            again = await client.get_order_by_id("order-again")
-    finally:
-        server.close()
-        await server.wait_closed()
-    assert found == [None] * 12
-    assert again is None
-    assert orders.most_in_flight == 3
-    # Kept alive and reused: the token's connection plus at most three for the reads.
-    assert orders.connections <= 4
-
-
-class CapturingCommercetools:
-    """Answers the token request and 404s every read, keeping each read's request line and headers."""
-
-    def __init__(self) -> None:
-        self.reads: list[tuple[str, dict[str, str]]] = []
-
-    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head, _ = await read_http_request(reader)
                 request_line, *lines = head[:-4].decode("ascii").split("\r\n")
                 if request_line.startswith("POST /oauth/token"):
-                    body = (
-                        b'{"access_token":"t-1","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
-                    )
-                    status = b"200 OK"
+                    status, body = b"200 OK", self.TOKEN
                 else:
                     headers = {
                         name.strip().lower(): value.strip() for name, _, value in (h.partition(":") for h in lines)
                     }
                     self.reads.append((request_line, headers))
-                    body, status = b'{"statusCode":404,"message":"not found","errors":[]}', b"404 Not Found"
+                    self.in_flight += 1
+                    self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                    await asyncio.sleep(self.read_seconds)
+                    self.in_flight -= 1
+                    status, body = b"404 Not Found", self.NOT_FOUND
                 writer.write(b"HTTP/1.1 %b\r\nContent-Length: %d\r\n\r\n%b" % (status, len(body), body))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -228,27 +182,47 @@ class CapturingCommercetools:
             writer.close()
 
 
+@asynccontextmanager
+async def order_reads(**options: float) -> AsyncIterator[OrderReads]:
+    upstream = OrderReads(**options)
+    server = await asyncio.start_server(upstream, "127.0.0.1", 0)
+    upstream.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield upstream
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_commercetools_requests_at_once_are_capped_by_max_connections(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    async with (
+        order_reads(read_seconds=0.05) as upstream,
+        commercetools_client(upstream.url, max_connections=3) as client,
+    ):
+        found = await asyncio.gather(*(client.get_order_by_id(f"order-{n}") for n in range(12)))
+        again = await client.get_order_by_id("order-again")
+    assert found == [None] * 12
+    assert again is None
+    assert upstream.most_in_flight == 3
+    # Kept alive and reused: the token's connection plus at most three for the reads.
+    assert upstream.connections <= 4
+
+
 async def test_a_read_on_the_gateways_transport_sends_what_httpx_would(
     clean_proxy_environment: pytest.MonkeyPatch,
 ) -> None:
     """Order reads skip httpx's client on the gateway's own transport; the request must not change."""
-    upstream = CapturingCommercetools()
-    server = await asyncio.start_server(upstream, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    settings = settings_for(url).commercetools
-    try:
+    async with order_reads() as upstream:
         for transport in (None, httpx.AsyncHTTPTransport()):
-            client = CommercetoolsClient(settings, transport=transport)
+            client = CommercetoolsClient(settings_for(upstream.url).commercetools, transport=transport)
             try:
                 use_correlation_id("corr-1")
                 assert await client.get_order_by_id("order 1/ä") is None  # escaped by httpx on both paths
                 assert await client.get_order_by_id("f6d7a1c5-0e5b-4d2b-9c7e-3f1a2b3c4d5e") is None
             finally:
                 await client.aclose()
-    finally:
-        server.close()
-        await server.wait_closed()
-
     # The same bytes in the request line; the same headers but for the empty body's length, which
     # httpx states on a GET and RFC 9110 leaves out.
     direct, through_httpx = upstream.reads[:2], upstream.reads[2:]
