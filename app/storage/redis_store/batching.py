@@ -145,7 +145,7 @@ class ScriptBatcher:
             try:
                 await _exchange(connection, commands, len(batch), replies)
             except redis.exceptions.ConnectionError:
-                await connection.disconnect()
+                await connection.disconnect(nowait=True)
                 if not kept or replies:
                     raise
                 connection = self._new_connection()
@@ -153,10 +153,10 @@ class ScriptBatcher:
                 try:
                     await _exchange(connection, commands, len(batch), replies)
                 except BaseException:
-                    await connection.disconnect()
+                    await connection.disconnect(nowait=True)
                     raise
             except BaseException:  # cancelled or failed mid-batch: unread replies may be on their way
-                await connection.disconnect()
+                await connection.disconnect(nowait=True)
                 raise
             self._idle.append(connection)
             return replies

@@ -46,7 +46,8 @@ def open_client(url: str, *, operation_timeout: float) -> redis.asyncio.Redis:
     pool does when its 100 connections are in use.
 
     No socket timeout: every call runs under a :class:`Guard` deadline (its own, or its batch's),
-    and redis-py, cancelled mid-call, drops the connection rather than reuse it. Its socket timeout
+    and a call cancelled mid-way drops its connection rather than reuse it (redis-py does, and so does
+    the script batcher). Its socket timeout
     would only repeat that deadline at a price: a task per pipeline sent (``asyncio.wait_for``) and a
     timer per reply read, about a tenth of a push worker's CPU (py-spy, ``scripts/bench_push.py``).
     """
