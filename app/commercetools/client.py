@@ -342,7 +342,7 @@ class CommercetoolsClient:
         transport, endpoint, defaults = self._direct
         path = url[len(self._settings.api_url) :]
         if params:
-            path += "?" + urlencode(params, quote_via=quote, safe="")
+            path += "?" + urlencode(params)  # as httpx encodes params, byte for byte
         target = endpoint.target(path)
         return None if target is None else (transport, endpoint, target, defaults)
 

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.utils import formatdate
 from typing import Any, Final
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from app.commercetools.client import CommercetoolsClient
 from app.commercetools.queries import CUSTOMER_EXPANSIONS, ORDER_EXPANSIONS, OrderQuery, Predicate
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
+from app.http_pool import KeepAliveTransport
 from app.observability import use_correlation_id
 from tests.unit.fakes import (
     CLIENT_ID,
@@ -928,3 +929,19 @@ async def test_where_is_always_exactly_the_template(predicate: Predicate, value:
         "limit",
         "withTotal",
     ]
+
+
+@settings(max_examples=200)
+@given(
+    resource=st.text(min_size=1, max_size=20),
+    by_name=st.dictionaries(st.text(max_size=10), st.lists(st.text(max_size=30), min_size=1, max_size=3), max_size=4),
+)
+def test_a_direct_read_targets_exactly_what_httpx_would_request(resource: str, by_name: dict[str, list[str]]) -> None:
+    """Reads on the gateway's own transport build their target themselves: the same bytes as httpx.
+    (httpx groups repeated names together; the client's queries never interleave them.)"""
+    params = [(name, value) for name, values in by_name.items() for value in values]
+    client = CommercetoolsClient(ct_settings(), transport=KeepAliveTransport())
+    url = f"{ct_settings().api_url}/{ct_settings().project_key}/orders/{quote(resource, safe='')}"
+    direct = client._direct_request(url, params)
+    assert direct is not None
+    assert direct[2] == httpx.URL(url, params=params).raw_path
