@@ -1000,7 +1000,10 @@ def cpu_table(results: Sequence[Result]) -> str:
             per: dict[str, float] = figures.get("cpuMsPerEvent", {})
             if per:
                 parts = ", ".join(f"{role} {value}" for role, value in per.items() if role != "total")
-                lines.append(f"  {r.backend:6} {phase:5} total {per['total']}: {parts}")
+                # The gateway's workers against the sandbox in the same phase: a same-run yardstick that
+                # the machine's drift (noisy neighbours) moves far less than events/s.
+                yardstick = f"; push/novomind {per['push'] / per['novomind']:.2f}" if per.get("novomind") else ""
+                lines.append(f"  {r.backend:6} {phase:5} total {per['total']}: {parts}{yardstick}")
     return "\n".join(lines)
 
 
