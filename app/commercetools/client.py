@@ -294,17 +294,14 @@ class CommercetoolsClient:
     ) -> D | None:
         async def attempt(deadline: Deadline, *, force_token: bool = False) -> httpx.Response:
             await self._refresh_token_if_stale(deadline, force=force_token)
-            headers = {"X-Correlation-ID": correlation_id(), "Accept": "application/json"}
+            # Lower-case names: on the direct path they replace httpx's defaults of the same name.
+            headers = {"x-correlation-id": correlation_id(), "accept": "application/json"}
             timeout = self._attempt_timeout(deadline)
             async with self._slots:
                 if (direct := self._direct_request(url, params)) is not None:
                     transport, endpoint, target, defaults = direct
                     token = self._http.token["access_token"]
-                    headers = {
-                        **defaults,
-                        **{k.lower(): v for k, v in headers.items()},
-                        "authorization": f"Bearer {token}",
-                    }
+                    headers = {**defaults, **headers, "authorization": f"Bearer {token}"}
                     timeouts = dict.fromkeys(("connect", "read", "write", "pool"), timeout)
                     return await transport.send_direct("GET", endpoint, target, headers, b"", timeouts)
                 response: httpx.Response = await self._http.get(url, params=params, headers=headers, timeout=timeout)

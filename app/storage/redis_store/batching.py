@@ -141,25 +141,21 @@ class ScriptBatcher:
         async with self._connections:
             kept = bool(self._idle)
             connection = self._idle.pop() if kept else self._new_connection()
-            replies: list[Any] = []
-            try:
-                await _exchange(connection, commands, len(batch), replies)
-            except redis.exceptions.ConnectionError:
-                await connection.disconnect(nowait=True)
-                if not kept or replies:
-                    raise
-                connection = self._new_connection()
-                replies = []
+            while True:
+                replies: list[Any] = []
                 try:
                     await _exchange(connection, commands, len(batch), replies)
-                except BaseException:
+                except redis.exceptions.ConnectionError:
+                    await connection.disconnect(nowait=True)
+                    if not kept or replies:
+                        raise
+                    kept, connection = False, self._new_connection()  # once more, on a new connection
+                    continue
+                except BaseException:  # cancelled or failed mid-batch: unread replies may be on their way
                     await connection.disconnect(nowait=True)
                     raise
-            except BaseException:  # cancelled or failed mid-batch: unread replies may be on their way
-                await connection.disconnect(nowait=True)
-                raise
-            self._idle.append(connection)
-            return replies
+                self._idle.append(connection)
+                return replies
 
     def _new_connection(self) -> AbstractConnection:
         pool = self._client.connection_pool
