@@ -43,6 +43,8 @@ def _fail(message: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.http_server import OneWritePerTurnProtocol
+
     try:
         settings = load_settings(os.environ)
         load_mappings(Path(settings.gateway.mappings_dir))
@@ -59,6 +61,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="warning",
         access_log=False,
+        http=OneWritePerTurnProtocol,
     )
     return 0
 

@@ -24,6 +24,7 @@ from litestar.types import ASGIApp
 
 from app.access import mint_token
 from app.asgi import create_app
+from app.http_server import OneWritePerTurnProtocol
 from app.mapping.loader import load_mappings
 from app.observability import configure_logging
 from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
@@ -99,7 +100,8 @@ class _SharedSignalServer(uvicorn.Server):
 
 
 def _server(app: ASGIApp) -> uvicorn.Server:
-    return _SharedSignalServer(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http=OneWritePerTurnProtocol)
+    return _SharedSignalServer(config)
 
 
 async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int = 0) -> None:

@@ -149,7 +149,11 @@ def serve(kind: str, port: int) -> None:
         from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
 
         app = create_commercetools_sandbox(SandboxConfig(project_key=PROJECT_KEY))
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on")
+    from app.http_server import OneWritePerTurnProtocol
+
+    uvicorn.run(
+        app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on", http=OneWritePerTurnProtocol
+    )
 
 
 # -- processes -----------------------------------------------------------------------------------------

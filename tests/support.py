@@ -17,6 +17,7 @@ import uvicorn
 from litestar.types import ASGIApp
 
 from app.access import mint_token
+from app.http_server import OneWritePerTurnProtocol
 from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,7 +79,8 @@ def auth(scopes: Iterable[str] = ("orders:read",), stores: Iterable[str] = ("*",
 
 
 class ThreadedServer:
-    """uvicorn serving an ASGI app on a loopback port from a daemon thread with its own loop.
+    """uvicorn serving an ASGI app on a loopback port from a daemon thread with its own loop, on the
+    HTTP protocol the gateway serves with (:class:`~app.http_server.OneWritePerTurnProtocol`).
 
     A thread (not the test's event loop) lets one server outlive many async tests; uvicorn
     installs no signal handlers outside the main thread.
@@ -90,7 +92,8 @@ class ThreadedServer:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http=OneWritePerTurnProtocol)
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
     def __enter__(self) -> ThreadedServer:
