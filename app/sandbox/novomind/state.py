@@ -183,6 +183,10 @@ class NovomindSandboxState:
         return stored
 
     def process_exists(self, process_id: int) -> bool:
+        # A process id is usually its first ticket's id: look there before scanning every ticket.
+        ticket = self.tickets.get(process_id)
+        if ticket is not None and ticket.process_id == process_id:
+            return True
         return any(ticket.process_id == process_id for ticket in self.tickets.values())
 
     def add_memo(self, process_id: int, text: str) -> Memo:
