@@ -29,11 +29,11 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import msgspec
 from cachetools import TTLCache
@@ -50,9 +50,19 @@ from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_eff
 from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
 from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
-from app.storage.ports import Delivery, EventQueue, GateEntry, IdempotencyStore, LinkStore, SequenceGates
+from app.storage.ports import (
+    Delivery,
+    EventQueue,
+    GateEntry,
+    IdempotencyStore,
+    LinkStore,
+    Reservation,
+    SequenceGates,
+)
 
 __all__ = ["Mark", "OrderSource", "Outcome", "PushWorker", "TicketWriter", "WorkerOptions"]
+
+T = TypeVar("T")
 
 _log = logging.getLogger("app.push.worker")
 
@@ -378,11 +388,17 @@ class PushWorker:
         owner = held.owner
         sent = 0
         for effect in effects:
-            reservation = await self._idempotency.reserve(
-                effect.idempotency_key,
-                owner=owner,
-                lease_seconds=self._options.lease_seconds,
-                ttl_seconds=_EFFECT_TTL_SECONDS,
+            key = effect.idempotency_key
+
+            async def undo(reservation: Reservation, key: str = key) -> None:
+                if reservation.state == "acquired":  # not to be written now: free it for the retry
+                    await self._settle(self._idempotency.abandon(key, owner=owner))
+
+            reservation = await held.together(
+                self._idempotency.reserve(
+                    key, owner=owner, lease_seconds=self._options.lease_seconds, ttl_seconds=_EFFECT_TTL_SECONDS
+                ),
+                undo=undo,
             )
             if reservation.state == "done":
                 continue
@@ -402,7 +418,7 @@ class PushWorker:
             except BaseException:
                 await self._settle(self._idempotency.abandon(effect.idempotency_key, owner=owner))
                 raise
-            await self._idempotency.complete(effect.idempotency_key, owner=owner)
+            held.defer(self._idempotency.complete(effect.idempotency_key, owner=owner))
             sent += 1
         return sent
 
@@ -486,7 +502,7 @@ class PushWorker:
             yield held
         finally:
             if not held.left:
-                await self._settle(self._gates.leave(resource, ticket=entry.ticket))
+                await self._settle(held.together(self._gates.leave(resource, ticket=entry.ticket)))
 
 
 class _Held:
@@ -501,6 +517,11 @@ class _Held:
     lease of this entry only (its fencing ticket): once the lease ran out, renewing fails even if
     nobody has entered since. That saves a storage round trip per write in the common case of an
     event handled in milliseconds, and keeps the guarantee: no write after the lease could have run out.
+
+    A write's completion (its idempotency key marked done) is not a step of its own: it is sent in
+    one pipeline with the next storage call of the event (the next key's reservation, or leaving the
+    gate), which it does not depend on, and both are awaited. It still reaches the store before the
+    entry is acknowledged or the gate opens, and a failure to record it fails the event as before.
     """
 
     _RENEW_SHARE: Final = 0.5
@@ -525,6 +546,31 @@ class _Held:
         self._lease_seconds = lease_seconds
         self._held_since = held_since
         self.left = False
+        self._deferred: Coroutine[Any, Any, object] | None = None
+
+    def defer(self, completion: Coroutine[Any, Any, object]) -> None:
+        """Send ``completion`` with the next storage call of this event (:meth:`together`)."""
+        if self._deferred is not None:
+            raise RuntimeError("a deferred completion is still pending")  # _perform awaits each before the next
+        self._deferred = completion
+
+    async def together(self, call: Awaitable[T], *, undo: Callable[[T], Awaitable[None]] | None = None) -> T:
+        """Await ``call`` and the deferred completion, if any, submitted in the same loop turn so that
+        the script batcher sends them as one pipeline.
+
+        If the completion failed, its error is raised, after ``undo`` took back what ``call`` did.
+        """
+        deferred, self._deferred = self._deferred, None
+        if deferred is None:
+            return await call
+        completed, result = await asyncio.gather(deferred, call, return_exceptions=True)
+        if isinstance(result, BaseException):
+            raise result
+        if isinstance(completed, BaseException):
+            if undo is not None:
+                await undo(result)
+            raise completed
+        return result
 
     async def confirm(self) -> None:
         if time.monotonic() < self._held_since + self._lease_seconds * self._RENEW_SHARE:
@@ -537,7 +583,7 @@ class _Held:
     async def leave(self, mark: Mark) -> bool:
         """Store ``mark`` and open the gate; ``False`` if the lease ran out first (nothing stored)."""
         self.left = True
-        return await self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format())
+        return await self.together(self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format()))
 
     async def leave_raising(self, mark: Mark) -> None:
         """:meth:`leave` for a mark that must be stored: a lost lease sends the entry round again."""

@@ -447,3 +447,109 @@ async def test_a_worker_whose_gate_ran_out_writes_nothing_and_stores_no_mark(har
         assert await held.leave(Mark(9, 9)) is False
     entry = await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)
     assert (entry.state, entry.mark) == ("entered", "7@3")
+
+
+class StepLog:
+    """Wraps storage calls to record, as each starts, which other calls are still in flight."""
+
+    def __init__(self) -> None:
+        self.in_flight: set[str] = set()
+        self.started: list[tuple[str, frozenset[str]]] = []
+
+    def wrap(self, store: Any, method: str, name: Any) -> None:
+        original = getattr(store, method)
+
+        async def recorded(*args: Any, **kwargs: Any) -> Any:
+            label = name(*args, **kwargs)
+            self.started.append((label, frozenset(self.in_flight)))
+            self.in_flight.add(label)
+            try:
+                return await original(*args, **kwargs)
+            finally:
+                self.in_flight.discard(label)
+
+        setattr(store, method, recorded)
+
+    def started_with(self, label: str) -> frozenset[str]:
+        return next(others for started, others in self.started if started == label)
+
+
+async def test_a_writes_completion_travels_with_the_events_next_storage_call_and_precedes_the_ack(
+    harness: Harness,
+) -> None:
+    """Marking a key done is sent in the same turn (one Redis pipeline) as the next key's reservation,
+    and the last one with leaving the gate: two round trips fewer per event, same guarantees, since
+    every completion is in before the entry is acknowledged."""
+    steps = StepLog()
+    storage = harness.storage
+    keys: list[str] = []
+
+    def key_label(verb: str) -> Any:
+        def label(key: str, **_: Any) -> str:
+            if key not in keys:
+                keys.append(key)
+            return f"{verb} {keys.index(key)}"
+
+        return label
+
+    steps.wrap(storage.idempotency, "reserve", key_label("reserve"))
+    steps.wrap(storage.idempotency, "complete", key_label("complete"))
+    steps.wrap(storage.gates, "leave", lambda *_, **__: "leave")
+    steps.wrap(storage.queue, "ack", lambda *_, **__: "ack")
+    try:
+        await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+        assert await harness.drain() == 1
+    finally:
+        for store, method in ((storage.idempotency, "reserve"), (storage.idempotency, "complete")):
+            delattr(store, method)
+        delattr(storage.gates, "leave")
+        delattr(storage.queue, "ack")
+    order = [label for label, _ in steps.started]
+    assert order == ["reserve 0", "complete 0", "reserve 1", "complete 1", "leave", "ack"]
+    assert steps.started_with("reserve 1") == {"complete 0"}
+    assert steps.started_with("leave") == {"complete 1"}
+    assert steps.started_with("ack") == frozenset()
+    assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]
+
+
+async def test_a_completion_the_store_refuses_fails_the_event_and_its_retry_writes_nothing_twice(
+    harness: Harness,
+) -> None:
+    """The storage write's completion fails while the memo's key is reserved in the same pipeline:
+    the event is retried, the memo's key is freed at once (it was never sent), and the storage
+    write, sent but not recorded, is sent again with its key once its lease has run out."""
+    storage = harness.storage
+    reserve, complete = storage.idempotency.reserve, storage.idempotency.complete
+    reserved: list[str] = []
+    refusals = [RetriableError("storage unavailable")]
+
+    async def recording_reserve(key: str, **kwargs: Any) -> Any:
+        reserved.append(key)
+        return await reserve(key, **kwargs)
+
+    async def refuse_once(key: str, **kwargs: Any) -> bool:
+        if refusals:
+            raise refusals.pop()
+        return await complete(key, **kwargs)
+
+    storage.idempotency.reserve = recording_reserve  # type: ignore[method-assign]
+    storage.idempotency.complete = refuse_once  # type: ignore[method-assign]
+    worker = harness.make_worker(MAPPINGS, lease_seconds=0.3)
+    try:
+        await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+        [delivery] = await storage.queue.receive("test-worker", max_count=5, lease_seconds=5)
+        assert await worker.handle(delivery) == "retry"
+        storage_key, memo_key = reserved
+        assert harness.memos() == []
+        assert (await reserve(memo_key, owner="probe", lease_seconds=0.01, ttl_seconds=1)).state == "acquired"
+        assert (await reserve(storage_key, owner="probe", lease_seconds=0.01, ttl_seconds=1)).state == "busy"
+        for _ in range(100):  # the storage key's lease (0.3 s) runs out, then the retry goes through
+            await asyncio.sleep(0.05)
+            if await worker.run_once() and harness.memos():
+                break
+    finally:
+        del storage.idempotency.reserve, storage.idempotency.complete
+    assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]
+    assert harness.ticket()["ct.shipmentState"] == "Shipped"
+    effects = harness.sandbox.state.novomind.idempotency.effects()
+    assert effects == {storage_key: {"requests": 2, "applied": 1}, memo_key: {"requests": 1, "applied": 1}}
