@@ -32,18 +32,20 @@ import asyncio
 import re
 import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Final, NamedTuple, TypeAlias
+from itertools import chain
+from typing import Final, NamedTuple, Protocol, TypeAlias
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
-__all__ = ["Endpoint", "KeepAliveTransport", "direct_transport", "routes_through_proxy"]
+__all__ = ["Answer", "Endpoint", "KeepAliveTransport", "Received", "direct_transport", "routes_through_proxy"]
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 _NO_BODY_STATUSES: Final = frozenset({204, 304})
-_FORBIDDEN_IN_HEADERS: Final = (b"\r", b"\n", b"\0")
+_SPLITS_HEADER: Final = re.compile(rb"[\r\n\0]")
+_SPLITS_TARGET: Final = re.compile(rb"[ \r\n\0]")
 _HEX_DIGITS: Final = frozenset(b"0123456789abcdefABCDEF")
 
 _Origin: TypeAlias = tuple[str, str, int]
@@ -121,6 +123,36 @@ class _Body(httpx.AsyncByteStream):
         yield self._content
 
 
+class Received(Protocol):
+    """What the gateway's clients read of an answer: an ``httpx.Response`` or an :class:`Answer`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def headers(self) -> httpx.Headers: ...
+
+
+class Answer:
+    """An answer read in full, without ``httpx.Response``: building one (its headers normalised, its
+    body run through a decoder chain) cost a push worker as much as sending the write. The headers
+    become ``httpx.Headers`` only when asked for, which is on the error paths (``Retry-After``)."""
+
+    __slots__ = ("_raw_headers", "content", "status_code")
+
+    def __init__(self, status_code: int, raw_headers: list[tuple[bytes, bytes]], content: bytes) -> None:
+        self.status_code = status_code
+        self._raw_headers = raw_headers
+        self.content = content
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return httpx.Headers(self._raw_headers)
+
+
 class KeepAliveTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, max_idle: int = 4, verify: ssl.SSLContext | None = None) -> None:
         self._max_idle = max_idle
@@ -145,7 +177,7 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         headers: Mapping[str, str],
         body: bytes,
         timeouts: Mapping[str, float | None],
-    ) -> httpx.Response:
+    ) -> Answer:
         """One request without an ``httpx.Request``: building one (parsing its URL, normalising its
         headers) and reading the answer through its stream were a tenth of the pusher's CPU.
 
@@ -158,7 +190,10 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             raise httpx.LocalProtocolError("a header name or value is not ASCII") from None
         message = _serialize(method, target, raw, body)
         status, answer_headers, content = await self._round_trip(endpoint.origin, message, method, timeouts)
-        return httpx.Response(status, headers=answer_headers, content=content, extensions=_HTTP11)
+        if content and any(name.lower() == b"content-encoding" for name, _ in answer_headers):
+            # Rare (neither upstream compresses unasked): httpx's decoders, as aread would use them.
+            content = httpx.Response(status, headers=answer_headers, content=content).content
+        return Answer(status, answer_headers, content)
 
     async def _round_trip(
         self, origin: _Origin, message: bytes, method: str, timeouts: Mapping[str, float | None]
@@ -230,15 +265,17 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
 
 def _serialize(method: str, target: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> bytes:
     """Request line, headers and body as one buffer; refuses anything that could split the message."""
+    pairs = list(headers)
+    # One search over every name and value (a space joins them: it is not what is looked for).
+    if _SPLITS_HEADER.search(b" ".join(chain.from_iterable(pairs))):
+        raise httpx.LocalProtocolError("a header name or value holds CR, LF or NUL")
+    if _SPLITS_TARGET.search(target):
+        raise httpx.LocalProtocolError("the request target holds a space, CR, LF or NUL")
     lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
     has_length = False
-    for name, value in headers:
-        if any(c in name or c in value for c in _FORBIDDEN_IN_HEADERS):
-            raise httpx.LocalProtocolError("a header name or value holds CR, LF or NUL")
-        has_length = has_length or name.lower() == b"content-length"
+    for name, value in pairs:
         lines += (name, b": ", value, b"\r\n")
-    if any(c in target for c in (b" ", *_FORBIDDEN_IN_HEADERS)):
-        raise httpx.LocalProtocolError("the request target holds a space, CR, LF or NUL")
+        has_length = has_length or name.lower() == b"content-length"
     if body and not has_length:
         lines += (b"Content-Length: ", str(len(body)).encode("ascii"), b"\r\n")
     lines += (b"\r\n", body)

@@ -46,7 +46,7 @@ from app.commercetools.queries import (
     query_params,
 )
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
-from app.http_pool import Endpoint, KeepAliveTransport, direct_transport
+from app.http_pool import Answer, Endpoint, KeepAliveTransport, Received, direct_transport
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
 
@@ -292,7 +292,7 @@ class CommercetoolsClient:
         decoder: msgspec.json.Decoder[D],
         what: str,
     ) -> D | None:
-        async def attempt(deadline: Deadline, *, force_token: bool = False) -> httpx.Response:
+        async def attempt(deadline: Deadline, *, force_token: bool = False) -> Received:
             await self._refresh_token_if_stale(deadline, force=force_token)
             # Lower-case names: on the direct path they replace httpx's defaults of the same name.
             headers = {"x-correlation-id": correlation_id(), "accept": "application/json"}
@@ -371,7 +371,7 @@ class CommercetoolsClient:
                 self._log(template, reason, None, failures, started, None)
             else:
                 force_token = False
-                if not isinstance(response, httpx.Response):
+                if not isinstance(response, httpx.Response | Answer):
                     return response
                 status = response.status_code
                 code = _error_code(response.content) if status >= 400 else None

@@ -52,7 +52,7 @@ from app.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from app.http_pool import Endpoint, KeepAliveTransport, direct_transport
+from app.http_pool import Endpoint, KeepAliveTransport, Received, direct_transport
 from app.observability import correlation_id, log_event
 from app.settings import NovomindSettings
 
@@ -305,7 +305,7 @@ class NovomindClient:
 
     async def _authorized(
         self, method: str, path: str, template: str, headers: Mapping[str, str], content: bytes | None
-    ) -> httpx.Response:
+    ) -> Received:
         url = self._base_url + path
         token = await self._access_token()
         started = self._clock()
@@ -341,7 +341,7 @@ class NovomindClient:
         data: Mapping[str, str] | None = None,
         path: str | None = None,
         attempt: int = 1,
-    ) -> httpx.Response:
+    ) -> Received:
         """One HTTP exchange within ``timeout_seconds``; transport failures become ``UpstreamUnavailableError``."""
         async with self._slots:
             started = self._clock()
@@ -365,7 +365,7 @@ class NovomindClient:
 
     async def _send_direct(
         self, method: str, url: str, path: str | None, headers: Mapping[str, str], content: bytes | None
-    ) -> httpx.Response:
+    ) -> Received:
         """One request handed to the transport itself, the body read in full.
 
         ``AsyncClient.send`` adds nothing these writes use (cookies, auth flows, redirects, hooks) but
@@ -387,13 +387,13 @@ class NovomindClient:
             await response.aclose()
         return response
 
-    def _received(self, template: str, response: httpx.Response) -> Any | None:
+    def _received(self, template: str, response: Received) -> Any | None:
         if self._on_payload is not None and response.content:
             self._on_payload(template, response.content)
         return decode_body(response.content)
 
     @staticmethod
-    def _failure(response: httpx.Response, body: Any | None) -> GatewayError:
+    def _failure(response: Received, body: Any | None) -> GatewayError:
         status = response.status_code
         if status == 404:
             return NotFoundError("novomind ticket or process")
@@ -405,7 +405,7 @@ class NovomindClient:
             )
         return UpstreamRejectedError(UPSTREAM, status, _error_code(body))
 
-    def _log_response(self, method: str, template: str, response: httpx.Response, started: float, attempt: int) -> None:
+    def _log_response(self, method: str, template: str, response: Received, started: float, attempt: int) -> None:
         status = response.status_code
         code = _error_code(decode_body(response.content)) if status >= 400 else None
         self._log(method, template, "response", status, started, code, attempt)

@@ -22,7 +22,14 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.http_pool import Endpoint, KeepAliveTransport, _read_response, direct_transport, routes_through_proxy
+from app.http_pool import (
+    Endpoint,
+    KeepAliveTransport,
+    _read_response,
+    _serialize,
+    direct_transport,
+    routes_through_proxy,
+)
 from tests.support import read_http_request
 
 # Tests that start a scripted server on loopback; the framing property below needs none.
@@ -426,3 +433,26 @@ def test_a_client_of_several_origins_keeps_the_proxy_aware_transport_if_one_is_p
     monkeypatch.setenv("NO_PROXY", "auth.example.com")
     assert isinstance(direct_transport("https://auth.example.com", max_idle=2), KeepAliveTransport)
     assert direct_transport("https://auth.example.com", "https://api.example.com", max_idle=2) is None
+
+
+_FIELD = st.lists(st.sampled_from(b"aZ-: \t\r\n\0\x7f"), max_size=12).map(bytes)
+
+
+@given(pairs=st.lists(st.tuples(_FIELD, _FIELD), max_size=5), target=_FIELD)
+def test_a_request_is_serialized_only_if_nothing_in_it_could_split_the_message(
+    pairs: list[tuple[bytes, bytes]], target: bytes
+) -> None:
+    splits_header = any(c in field for pair in pairs for field in pair for c in b"\r\n\0")
+    splits_target = any(c in target for c in b" \r\n\0")
+    if splits_header or splits_target:
+        with pytest.raises(httpx.LocalProtocolError):
+            _serialize("PUT", b"/" + target, pairs, b"{}")
+        return
+    message = _serialize("PUT", b"/" + target, pairs, b"{}")
+    head, _, body = message.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"PUT /" + target + b" HTTP/1.1"
+    assert lines[1 : 1 + len(pairs)] == [name + b": " + value for name, value in pairs]
+    has_length = any(name.lower() == b"content-length" for name, _ in pairs)
+    assert lines[1 + len(pairs) :] == ([] if has_length else [b"Content-Length: 2"])
+    assert body == b"{}"
