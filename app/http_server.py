@@ -15,6 +15,7 @@ aborting drops it, as aborting a transport drops its buffer. Everything else is 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -38,7 +39,7 @@ class TurnBufferedTransport(asyncio.Transport):
             self._loop.call_soon(self._flush)
         self._pending.append(data)
 
-    def writelines(self, list_of_data: Any) -> None:
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         for data in list_of_data:
             self.write(data)
 
