@@ -81,6 +81,12 @@ def _json(raw: bytes) -> Any:
         raise NovomindError(400, "Malformed JSON request body") from None
 
 
+def _path(request: AnyRequest) -> str:
+    # The scope's path as is: `request.url` parses and builds a whole URL, for every write.
+    path: str = request.scope["path"]
+    return path
+
+
 def _idempotency_key(request: AnyRequest) -> str | None:
     """Simulator-only: the request's `Idempotency-Key` (or the configured header), if it has one."""
     name = _state(request).config.idempotency_header
@@ -97,7 +103,7 @@ def _replayed(request: AnyRequest, key: str | None) -> Response[bytes] | None:
     """
     if key is None:
         return None
-    first = _state(request).idempotency.answer(key, request.method, request.url.path)
+    first = _state(request).idempotency.answer(key, request.method, _path(request))
     if first is None:
         return None
     response = _answer(request, first.body, status=200)
@@ -108,7 +114,7 @@ def _replayed(request: AnyRequest, key: str | None) -> Response[bytes] | None:
 def _remember(request: AnyRequest, key: str | None, status: int, body: Any) -> None:
     if key is not None:
         answer = StoredAnswer(status=status, body=body)
-        _state(request).idempotency.applied(key, request.method, request.url.path, answer)
+        _state(request).idempotency.applied(key, request.method, _path(request), answer)
 
 
 # -- OAuth2 token endpoint (documented path; body shapes per RFC 6749, an ASSUMPTION) ---------------

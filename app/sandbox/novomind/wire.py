@@ -80,7 +80,14 @@ class ExtraFields:
         self._random = random.Random(self.seed)
 
     def _name(self) -> str:
-        return "x" + "".join(self._random.choices("abcdefghijklmnopqrstuvwxyz", k=10))
+        # One draw formatted, not ten letters chosen: every answer carries two to four of these.
+        return f"x{self._random.getrandbits(48):012x}"
+
+    def _value(self) -> Any:
+        kind = self._random.randrange(4)
+        if kind == 0:
+            return self._random.randint(0, 999)
+        return self._name() if kind == 1 else (None, True)[kind - 2]
 
     def add(self, value: Any, *, skip: frozenset[str] = frozenset({"storage"})) -> Any:
         if not self.enabled:
@@ -92,7 +99,7 @@ class ExtraFields:
             name = self._name()
             while name in out:
                 name = self._name()
-            out[name] = self._random.choice((self._random.randint(0, 999), self._name(), None, True))
+            out[name] = self._value()
             return out
         return value
 
