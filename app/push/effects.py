@@ -56,7 +56,10 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     payment_state: str | None = None
     tracking_id: str | None = None
     carrier: str | None = None
-    read_at: datetime
+    modified_at: datetime
+    """The order's ``lastModifiedAt``: when it reached the version read. Not the time of reading, so
+    that a write sent again for the same version (after a crash before it was recorded done) carries
+    the same body under the same idempotency key."""
 
 
 class Effect(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,7 +132,7 @@ def variables_of(
     if isinstance(change, OrderSnapshot):
         found |= {
             "messageId": change.trigger_message_id,
-            "occurredAt": _iso(change.read_at),
+            "occurredAt": _iso(change.modified_at),
             "changeKind": "orderSnapshot",
             "orderState": change.order_state,
             "shipmentState": change.shipment_state,

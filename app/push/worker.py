@@ -31,7 +31,6 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final, Literal, Protocol, TypeVar
 
@@ -379,7 +378,7 @@ class PushWorker:
             payment_state=order.payment_state,
             tracking_id=tracking.tracking_id if tracking else None,
             carrier=tracking.carrier if tracking else None,
-            read_at=datetime.now(UTC),
+            modified_at=order.last_modified_at,
         )
         effects = plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url)
         return await self._perform(effects, held), order.version

@@ -75,7 +75,7 @@ def test_a_parcel_carries_tracking_and_ids_are_url_encoded_in_paths() -> None:
 def test_two_reads_of_one_order_version_share_keys_and_a_newer_version_does_not() -> None:
     def snapshot(trigger: str, version: int) -> OrderSnapshot:
         return OrderSnapshot(
-            trigger_message_id=trigger, order_id="order-1", order_version=version, read_at=datetime.now(UTC)
+            trigger_message_id=trigger, order_id="order-1", order_version=version, modified_at=datetime.now(UTC)
         )
 
     first = plan_effects(PUSH, snapshot("m-3", 7), FACTS, TARGETS)
@@ -111,7 +111,7 @@ def test_a_re_read_memo_names_states_in_the_orders_language_and_an_unlabelled_co
         order_state="Complete",
         shipment_state="Delivered",
         payment_state="Refunded",  # a code the mappings have no word for
-        read_at=datetime.now(UTC),
+        modified_at=datetime.now(UTC),
     )
     storage, memo = plan_effects(PUSH, snapshot, FACTS, TARGETS[:1])
     assert memo.body == {

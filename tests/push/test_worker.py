@@ -553,3 +553,39 @@ async def test_a_completion_the_store_refuses_fails_the_event_and_its_retry_writ
     assert harness.ticket()["ct.shipmentState"] == "Shipped"
     effects = harness.sandbox.state.novomind.idempotency.effects()
     assert effects == {storage_key: {"requests": 2, "applied": 1}, memo_key: {"requests": 1, "applied": 1}}
+
+
+async def test_a_re_read_sent_again_under_its_key_carries_the_same_body(harness: Harness) -> None:
+    """A snapshot's write is keyed by the order version, so its body must not depend on when the
+    order was read: here the first send is not recorded done, and the one after the key's lease ran
+    out (a second later, so a read time would differ) repeats it byte for byte."""
+    storage = harness.storage
+    complete = storage.idempotency.complete
+    refusals = [RetriableError("storage unavailable")]
+
+    async def refuse_once(key: str, **kwargs: Any) -> bool:
+        if refusals:
+            raise refusals.pop()
+        return await complete(key, **kwargs)
+
+    storage.idempotency.complete = refuse_once  # type: ignore[method-assign]
+    worker = harness.make_worker(MAPPINGS, lease_seconds=1.1)
+    try:
+        # Sequence 4 with nothing applied before: the order is re-read and written as a whole.
+        await harness.deliver(message("OrderStateChanged", seq=4, message_id="m4", orderState="Complete"))
+        for _ in range(100):
+            await worker.run_once()
+            if harness.memos():
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        del storage.idempotency.complete
+    puts = [r for r in harness.sandbox.state.novomind.requests if r.method == "PUT"]
+    assert len(puts) == 2
+    assert puts[0].header("idempotency-key") == puts[1].header("idempotency-key")
+    assert puts[0].body == puts[1].body
+    assert json.loads(puts[0].body)["ct.lastEventAt"] == "2024-05-01T10:00:00Z"  # the order's lastModifiedAt
+    assert harness.sandbox.state.novomind.idempotency.effects()[puts[0].header("idempotency-key")] == {
+        "requests": 2,
+        "applied": 1,
+    }
