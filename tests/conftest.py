@@ -41,7 +41,7 @@ def app_logs() -> Iterator[Collector]:
 
 @pytest.fixture(scope="session")
 def ct_fixtures() -> Path:
-    assert FIXTURES.is_dir(), f"commercetools fixtures missing at {FIXTURES} (shared/ must sit beside the repo)"
+    assert FIXTURES.is_dir(), f"commercetools fixtures missing at {FIXTURES} (tests/fixtures/commercetools)"
     return FIXTURES
 
 

@@ -21,8 +21,8 @@ from app.http_server import OneWritePerTurnProtocol
 from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
 
 REPO = Path(__file__).resolve().parents[1]
-# CI clones the repository next to a copy of shared/, exactly as the working tree sits here.
-FIXTURES = REPO.parent / "shared" / "fixtures" / "commercetools"
+# Official commercetools example payloads, copied into the repository (see its README).
+FIXTURES = REPO / "tests" / "fixtures" / "commercetools"
 MAPPINGS = REPO / "mappings"
 
 JWT_SECRET = "test-only-secret-0123456789abcdefghijkl"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "commercetools"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "commercetools"
 
 ORDER_ID = "9d8a5b7e-2f0c-4b1e-9a3e-0d6f4a1c2b3d"
 PAYMENT_ID = "e57c8183-eb2b-4bf3-acf1-f8a7846689f8"

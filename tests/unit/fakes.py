@@ -20,8 +20,8 @@ import httpx
 
 from app.settings import CommercetoolsSettings, Secret
 
-# CI runs a fresh clone with shared/ beside it, exactly as the working tree sits here.
-FIXTURES: Final = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "commercetools"
+# Official commercetools example payloads, copied into the repository (tests/fixtures/commercetools/README.md).
+FIXTURES: Final = Path(__file__).resolve().parents[1] / "fixtures" / "commercetools"
 
 CLIENT_ID: Final = "cid-4f1e"
 CLIENT_SECRET: Final = "client-secret-7Hq2ZxYw"
