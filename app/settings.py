@@ -75,18 +75,27 @@ class CommercetoolsSettings(_Section, frozen=True):
 
     prefix: ClassVar[str] = "CTP_"
 
+    # The commercetools project every request addresses (the key in the API client's scope).
     project_key: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{1,255}$")]
+    # The API client's id and secret (OAuth2 client credentials).
     client_id: str
+    # Never logged or shown; see docs/security.md.
     client_secret: Secret
+    # The region's auth host, e.g. https://auth.europe-west1.gcp.commercetools.com.
     auth_url: HttpUrl
+    # The region's API host, e.g. https://api.europe-west1.gcp.commercetools.com.
     api_url: HttpUrl
     # Space-separated, as commercetools' API-client export writes them. Empty: whatever the client has.
     scopes: str = ""
     # Per HTTP attempt; the overall deadline below bounds all attempts of one call together.
     timeout_seconds: PositiveSeconds = 3.0
+    # All attempts of one call together, retries and backoff included.
     deadline_seconds: PositiveSeconds = 8.0
+    # Attempts per call on retriable failures (timeouts, 429, 502-504), with full-jitter backoff.
     max_attempts: Annotated[int, msgspec.Meta(ge=1, le=10)] = 4
+    # The first backoff step; each retry doubles it, up to the cap below (Retry-After is a floor).
     backoff_base_seconds: PositiveSeconds = 0.1
+    # The longest single backoff wait.
     backoff_cap_seconds: PositiveSeconds = 2.0
     # Refetch the access token this long before it expires, so no request races the expiry.
     token_leeway_seconds: Annotated[int, msgspec.Meta(ge=0, le=3600)] = 300
@@ -103,10 +112,15 @@ class NovomindSettings(_Section, frozen=True):
 
     prefix: ClassVar[str] = "NOVOMIND_"
 
+    # The iAGENT REST API's base, e.g. https://novomind.example.com (paths come from mappings/push.toml).
     base_url: HttpUrl
+    # The OAuth2 client registered in iAGENT for the gateway.
     client_id: str
+    # Never logged or shown.
     client_secret: Secret
+    # The technical user the pusher writes as (OAuth2 password grant, as iAGENT documents).
     username: str
+    # Never logged or shown.
     password: Secret
     # The OAuth2 token endpoint below base_url (documented path; one endpoint for supervisors and agents).
     token_path: Annotated[str, msgspec.Meta(pattern=r"^/[^\s?#]*$")] = "/iMail/api/rest/token"  # noqa: S105 - a path
@@ -163,23 +177,31 @@ class GatewaySettings(_Section, frozen=True):
 
     # Caller tokens: HS256 with the secret, and/or RS256/PS256/ES256/Ed25519 with keys from the JWKS URL.
     jwt_secret: Secret | None = None
+    # The identity provider's JWKS (https, or http on loopback) for asymmetric caller tokens.
     jwks_url: HttpUrl | None = None
     # A token with an unknown ``kid`` refetches the JWKS at most once per this many seconds.
     jwks_min_refetch_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
+    # The `iss` every caller token must carry.
     jwt_issuer: str = "ctnm"
+    # The `aud` every caller token must carry.
     jwt_audience: str = "ct-novomind-gateway"
+    # Directory of the embedded SQLite store (used when REDIS_URL is unset).
     data_dir: str = "./data"
+    # Directory of the mapping files (docs/mappings.md); every file is validated at start-up.
     mappings_dir: str = "./mappings"
     # POST /v1/events/commercetools: `Authorization: Bearer <secret>` (commercetools HTTP destination
     # with an AuthorizationHeader) and/or an OIDC token (Google Pub/Sub push with authentication).
     events_secret: Secret | None = None
+    # Accept OIDC ID tokens with this `aud` (the push subscription's audience); unset = no OIDC.
     events_oidc_audience: str | None = None
+    # Where the OIDC signing keys are fetched (Google's by default).
     events_oidc_jwks_url: HttpUrl = "https://www.googleapis.com/oauth2/v3/certs"
     # Space-separated issuers accepted in the OIDC token's `iss`.
     events_oidc_issuers: str = "https://accounts.google.com accounts.google.com"
     # When set, the OIDC token must carry this (verified) `email`: the push subscription's service account.
     events_oidc_email: str | None = None
     # The status pusher (in `serve` with the embedded backend, and in `ctnm push`).
+    # Queue entries a worker takes per receive.
     push_batch_size: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 64
     # How long a delivery and its order's lock belong to a worker before another may take over.
     push_lease_seconds: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
@@ -187,10 +209,12 @@ class GatewaySettings(_Section, frozen=True):
     push_poll: bool = False
     # `ctnm serve` with the embedded backend runs the pusher in-process (`serve --no-push` turns this off).
     push_in_process: bool = True
+    # Level of the structured JSON log.
     log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     # Log request/response payloads (redacted by the masking rules, cut to the cap). Off by default:
     # even redacted payloads are more than an operator usually needs.
     log_payloads: bool = False
+    # Longest payload excerpt per log line, in bytes.
     log_payload_max_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_048_576)] = 4096
 
     def __post_init__(self) -> None:
