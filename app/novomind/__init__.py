@@ -1,7 +1,7 @@
 """novomind iAGENT adapter: the REST client the status pusher writes tickets through.
 
 See :mod:`app.novomind.client`. What the REST API looks like (and which parts are documented at
-all) is in ``shared/reference/novomind.md``; the built-in fake is ``app.sandbox.novomind``.
+all) is in ``docs/outside-systems.md``; the built-in fake is ``app.sandbox.novomind``.
 """
 
 from app.novomind.client import NovomindClient, NovomindReply, NovomindWrite

@@ -2,8 +2,8 @@
 
 The built-in sandbox and the shared fixtures were written by us; this suite runs the same views
 and lookups against a server we did not write, seeded only through its HTTP API (conftest.py,
-seed.py). Where the mock deviates from commercetools (../shared/reference/commercetools.md,
-section 7) the gateway follows commercetools, and the test concerned says so in its docstring.
+seed.py). Where the mock deviates from commercetools (docs/outside-systems.md) the gateway
+follows commercetools, and the test concerned says so in its docstring.
 
 The gateway runs in-process (``AsyncTestClient``); its commercetools client reaches the mock over
 real loopback TCP through :class:`RecordingTransport`, which lets a test see exactly which
