@@ -264,8 +264,10 @@ class SequenceGates(Protocol):
 
     async def enter(self, resource: str, *, lease_seconds: float) -> GateEntry: ...
 
-    async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
-        """Extend entry ``ticket``'s lease; ``False`` if it ran out or a later entry exists."""
+    async def renew(self, resource: str, *, ticket: int, lease_seconds: float, mark: str | None = None) -> bool:
+        """Extend entry ``ticket``'s lease, storing ``mark`` if given (the gate stays held: a
+        write-ahead mark, recorded before the writes it covers leave); ``False``, and nothing
+        stored, if its lease ran out or a later entry exists."""
         ...
 
     async def leave(self, resource: str, *, ticket: int, mark: str | None = None) -> bool:

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from app.storage.ports import Storage
 from tests.storage.leases import LEASE, LONG, PAST_LEASE, PROPERTY
 
+FIRST_LEASE = 1.0
+
 if TYPE_CHECKING:
     from tests.storage.conftest import StorageFactory
 
@@ -88,12 +90,46 @@ async def test_an_expired_entry_is_fenced_off_whether_or_not_anyone_entered_sinc
 async def test_renewing_keeps_the_gate_past_its_first_lease(storage: Storage) -> None:
     gates = storage.gates
     resource = fresh_resource()
-    entry = await gates.enter(resource, lease_seconds=LEASE)
-    await asyncio.sleep(LEASE / 2)
-    assert await gates.renew(resource, ticket=entry.ticket, lease_seconds=LEASE) is True
-    await asyncio.sleep(LEASE * 0.75)  # past the first lease, within the renewed one
+    # The first lease is long enough for the renewal to reach the store on a loaded machine, and the
+    # renewed one cannot run out during the test: only "past the first lease" depends on waiting.
+    entry = await gates.enter(resource, lease_seconds=FIRST_LEASE)
+    assert await gates.renew(resource, ticket=entry.ticket, lease_seconds=LONG) is True
+    await asyncio.sleep(FIRST_LEASE + PAST_LEASE)
     assert (await gates.enter(resource, lease_seconds=LONG)).state == "busy"
     assert await gates.leave(resource, ticket=entry.ticket, mark="4@0") is True
+
+
+async def test_a_mark_stored_while_holding_is_what_the_next_entry_reads(storage: Storage) -> None:
+    """Write-ahead: the holder records the mark before its writes leave and keeps the gate."""
+    gates = storage.gates
+    resource = fresh_resource()
+    entry = await gates.enter(resource, lease_seconds=LONG)
+    assert await gates.renew(resource, ticket=entry.ticket, lease_seconds=LONG, mark="2@9!pending") is True
+    assert (await gates.enter(resource, lease_seconds=LONG)).state == "busy", "storing a mark does not open the gate"
+    assert await gates.leave(resource, ticket=entry.ticket) is True
+    assert (await gates.enter(resource, lease_seconds=LONG)).mark == "2@9!pending"
+
+
+async def test_a_holder_that_died_after_a_write_ahead_mark_leaves_it_to_the_next(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    crashed = await gates.enter(resource, lease_seconds=LEASE)
+    assert await gates.renew(resource, ticket=crashed.ticket, lease_seconds=LEASE, mark="3@12!pending") is True
+    await asyncio.sleep(PAST_LEASE)  # it never leaves: its lease runs out
+    later = await gates.enter(resource, lease_seconds=LONG)
+    assert (later.state, later.mark) == ("entered", "3@12!pending")
+
+
+async def test_a_fenced_off_entry_cannot_store_a_write_ahead_mark(storage: Storage) -> None:
+    gates = storage.gates
+    resource = fresh_resource()
+    stalled = await gates.enter(resource, lease_seconds=LEASE)
+    await asyncio.sleep(PAST_LEASE)
+    later = await gates.enter(resource, lease_seconds=LONG)
+    assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LONG, mark="9@99") is False
+    assert await gates.leave(resource, ticket=later.ticket, mark="1@1") is True
+    assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LONG, mark="9@99") is False
+    assert (await gates.enter(resource, lease_seconds=LONG)).mark == "1@1"
 
 
 async def test_another_handle_sees_the_same_gates(storage: Storage, storage_factory: StorageFactory) -> None:
@@ -116,9 +152,11 @@ async def test_concurrent_entries_admit_one(storage: Storage) -> None:
 
 # -- properties ---------------------------------------------------------------------------------------
 
-Op = Literal["enter", "renew", "leave", "leave-marked"]
+Op = Literal["enter", "renew", "renew-marked", "leave", "leave-marked"]
 # Each step names one of a few callers; a caller acts with the ticket of its own latest entry.
-STEPS = st.tuples(st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["enter", "renew", "leave", "leave-marked"]))
+STEPS = st.tuples(
+    st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["enter", "renew", "renew-marked", "leave", "leave-marked"])
+)
 
 
 class Model:
@@ -154,9 +192,12 @@ async def test_any_sequence_of_calls_follows_the_rules(storage: Storage, steps: 
             model.latest[caller] = tickets[caller] = entry.ticket
         elif caller not in tickets:
             continue
-        elif op == "renew":
-            answer = await gates.renew(resource, ticket=tickets[caller], lease_seconds=LONG)
+        elif op in {"renew", "renew-marked"}:
+            mark = f"{number}@1" if op == "renew-marked" else None
+            answer = await gates.renew(resource, ticket=tickets[caller], lease_seconds=LONG, mark=mark)
             assert answer == model.holds(caller), where
+            if answer and mark is not None:
+                model.mark = mark
         else:
             mark = f"{number}@0" if op == "leave-marked" else None
             answer = await gates.leave(resource, ticket=tickets[caller], mark=mark)

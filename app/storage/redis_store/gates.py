@@ -44,10 +44,11 @@ if h[1] ~= ARGV[1] or not h[2] or tonumber(h[2]) <= now then return 0 end
 """
 )
 
-# KEYS: gate. ARGV: ticket, lease (ms).
+# KEYS: gate. ARGV: ticket, lease (ms), '1' to store the mark else '0', mark.
 _RENEW: Final = (
     _HOLDS
     + """
+if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'mark', ARGV[4]) end
 redis.call('HSET', KEYS[1], 'until', string.format('%.0f', now + tonumber(ARGV[2])))
 return 1
 """
@@ -80,8 +81,9 @@ class RedisSequenceGates:
         mark = reply[2] if len(reply) > 2 else None
         return GateEntry("entered", int(reply[1]), None if mark is None else mark.decode())
 
-    async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
-        args: ScriptArgs = [ticket, millis(lease_seconds)]
+    async def renew(self, resource: str, *, ticket: int, lease_seconds: float, mark: str | None = None) -> bool:
+        stored: ScriptArgs = ["0", ""] if mark is None else ["1", mark]
+        args: ScriptArgs = [ticket, millis(lease_seconds), *stored]
         with self._guard.errors("gates.renew"):
             done = await self._renew([self._keys.gate(resource)], args)
         return int(done) == 1

@@ -102,14 +102,15 @@ class SqliteSequenceGates:
 
         return await self._db.write("gates.enter", body)
 
-    async def renew(self, resource: str, *, ticket: int, lease_seconds: float) -> bool:
+    async def renew(self, resource: str, *, ticket: int, lease_seconds: float, mark: str | None = None) -> bool:
         lease_ms = duration_ms(lease_seconds)
 
         def body(conn: sqlite3.Connection) -> bool:
             now = self._db.now_ms()
             updated = conn.execute(
-                "UPDATE gates SET until_ms = ? WHERE resource = ? AND ticket = ? AND until_ms > ?",
-                (now + lease_ms, resource, ticket, now),
+                "UPDATE gates SET until_ms = ?, mark = CASE WHEN ? THEN ? ELSE mark END"
+                " WHERE resource = ? AND ticket = ? AND until_ms > ?",
+                (now + lease_ms, mark is not None, mark, resource, ticket, now),
             ).rowcount
             return updated > 0
 
