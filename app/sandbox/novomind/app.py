@@ -4,9 +4,10 @@ the simulator-only ticket, storage and memo resources, and the `/__sim/…` cont
 Documented (public REST pages): `POST /iMail/api/rest/token` (password grant), `GET /categories`,
 `POST /categories/{id}` (only its 404 is documented; the 200 echo is a guess). Simulator-only (no
 public endpoint exists; the real paths are in the customer's API console): `GET /tickets/{id}`,
-`PUT /tickets/{id}/storage`, `POST /processes/{processId}/memos` and everything under `/__sim/`.
-The storage merge and memo creation also honour an `Idempotency-Key` header (simulator-only: a repeat
-of a key with the same method and path answers the first answer again and changes nothing).
+`PUT /tickets/{id}/storage`, `POST` and `GET /processes/{processId}/memos` and everything under
+`/__sim/`. The storage merge and memo creation also honour an `Idempotency-Key` header (simulator-only:
+a repeat of a key with the same method and path answers the first answer again and changes nothing),
+unless `NovomindSandboxConfig.deduplicate` is off, as a real iAGENT that documents no such header.
 Bearer checks and `Accept` negotiation happen in `frontdoor.FrontDoor`, before any route runs.
 """
 
@@ -101,7 +102,7 @@ def _replayed(request: AnyRequest, key: str | None) -> Response[bytes] | None:
     marks every replay. Callers check and then write without awaiting in between, so two concurrent
     requests with one key cannot both write.
     """
-    if key is None:
+    if key is None or not _state(request).config.deduplicate:
         return None
     first = _state(request).idempotency.answer(key, request.method, _path(request))
     if first is None:
@@ -226,7 +227,8 @@ async def merge_storage(request: AnyRequest, ticket_id: FromPath[str]) -> Respon
 
 @post(f"{ROOT}/processes/{{process_id:str}}/memos", status_code=201, include_in_schema=False)
 async def create_memo(request: AnyRequest, process_id: FromPath[str]) -> Response[bytes]:
-    """Simulator-only: `{"text": "..."}` → 201 `{id, processId, text, created}`.
+    """Simulator-only: `{"text": "...", "externalReference": "..."}` → 201 `{id, processId, text, created,
+    externalReference}` (the reference is optional, a string of at most 255 characters).
 
     With an `Idempotency-Key` (simulator-only) a repeat answers 200 with the first memo and creates none.
     """
@@ -242,9 +244,22 @@ async def create_memo(request: AnyRequest, process_id: FromPath[str]) -> Respons
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         raise NovomindError(400, "Memo text must be a non-empty string")
-    view = state.add_memo(number, text).view()
+    reference = body.get("externalReference") if isinstance(body, dict) else None
+    if reference is not None and (not isinstance(reference, str) or not 0 < len(reference) <= 255):
+        raise NovomindError(400, "Memo externalReference must be a string of 1 to 255 characters")
+    view = state.add_memo(number, text, reference).view()
     _remember(request, key, 201, view)
     return _answer(request, view, status=201)
+
+
+@get(f"{ROOT}/processes/{{process_id:str}}/memos", include_in_schema=False)
+async def list_process_memos(request: AnyRequest, process_id: FromPath[str]) -> Response[bytes]:
+    """Simulator-only: the process's memos, oldest first, as a JSON array of memo objects."""
+    state = _state(request)
+    number = _numeric_id(process_id, "Process")
+    if not state.process_exists(number):
+        raise NovomindError(404, f"Process {process_id} not found")
+    return _answer(request, [memo.view() for memo in state.memos_of(number)])
 
 
 # -- control routes (simulator-only, no auth, never recorded or faulted) -----------------------------
@@ -357,6 +372,7 @@ def create_novomind_sandbox(config: NovomindSandboxConfig | None = None) -> Lite
             get_ticket,
             merge_storage,
             create_memo,
+            list_process_memos,
             seed_tickets,
             list_tickets,
             list_memos,

@@ -137,3 +137,7 @@ class NovomindSandboxConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=T
     # Simulator-only: the request header whose key makes storage merges and memo creation idempotent
     # (iAGENT documents no such header). `None` switches the feature off.
     idempotency_header: str | None = "Idempotency-Key"
+    # Simulator-only: `False` makes the sandbox behave like an iAGENT that knows nothing of idempotency
+    # keys (its documentation names none): every write is applied, a repeat creates a second memo. The
+    # key is still counted in `/__sim/effects`, so a test can see what was re-sent and applied twice.
+    deduplicate: bool = True

@@ -61,15 +61,22 @@ class Ticket(msgspec.Struct):
 
 
 class Memo(msgspec.Struct, frozen=True):
-    """An internal comment on a process (simulator-only API; the feature itself is in the manual)."""
+    """An internal comment on a process (simulator-only API; the feature itself is in the manual).
+
+    `external_reference`: a caller's own reference for the memo (simulator-only field), so that the
+    caller can find out later, by listing the process's memos, whether its write arrived."""
 
     id: int
     process_id: int
     text: str
     created: str
+    external_reference: str | None = None
 
     def view(self) -> dict[str, Any]:
-        return {"id": self.id, "processId": self.process_id, "text": self.text, "created": self.created}
+        view: dict[str, Any] = {"id": self.id, "processId": self.process_id, "text": self.text, "created": self.created}
+        if self.external_reference is not None:
+            view["externalReference"] = self.external_reference
+        return view
 
 
 class StoredAnswer(msgspec.Struct, frozen=True):
@@ -91,6 +98,7 @@ class IdempotencyLedger:
     def __init__(self) -> None:
         self._requests: dict[str, int] = {}
         self._answers: dict[tuple[str, str, str], StoredAnswer] = {}
+        self._applied: dict[str, int] = {}
 
     def received(self, key: str) -> None:
         self._requests[key] = self._requests.get(key, 0) + 1
@@ -99,19 +107,22 @@ class IdempotencyLedger:
         return self._answers.get((key, method.upper(), path))
 
     def applied(self, key: str, method: str, path: str, answer: StoredAnswer) -> None:
-        self._answers[(key, method.upper(), path)] = answer
+        self._answers.setdefault((key, method.upper(), path), answer)
+        self._applied[key] = self._applied.get(key, 0) + 1
 
     def effects(self) -> dict[str, dict[str, int]]:
-        """`{key: {"requests": n, "applied": m}}` for every key seen, in the order first seen."""
-        applied: dict[str, int] = {}
-        for key, _, _ in self._answers:
-            applied[key] = applied.get(key, 0) + 1
+        """`{key: {"requests": n, "applied": m}}` for every key seen, in the order first seen.
+
+        `applied` counts every write the key made: at most one per method and path while the sandbox
+        deduplicates, every repeat when it does not (`NovomindSandboxConfig.deduplicate`)."""
+        applied = self._applied
         keys = list(self._requests) + [key for key in applied if key not in self._requests]
         return {key: {"requests": self._requests.get(key, 0), "applied": applied.get(key, 0)} for key in keys}
 
     def clear(self) -> None:
         self._requests.clear()
         self._answers.clear()
+        self._applied.clear()
 
 
 class TokenStore:
@@ -189,8 +200,14 @@ class NovomindSandboxState:
             return True
         return any(ticket.process_id == process_id for ticket in self.tickets.values())
 
-    def add_memo(self, process_id: int, text: str) -> Memo:
-        memo = Memo(id=self.FIRST_MEMO_ID + len(self.memos), process_id=process_id, text=text, created=timestamp())
+    def add_memo(self, process_id: int, text: str, external_reference: str | None = None) -> Memo:
+        memo = Memo(
+            id=self.FIRST_MEMO_ID + len(self.memos),
+            process_id=process_id,
+            text=text,
+            created=timestamp(),
+            external_reference=external_reference,
+        )
         self.memos.append(memo)
         return memo
 
