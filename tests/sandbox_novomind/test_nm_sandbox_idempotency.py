@@ -151,3 +151,48 @@ async def test_the_header_name_is_configurable_and_can_be_switched_off() -> None
             assert len(state.memos) == applied
             expected = {"k": {"requests": 2, "applied": 1}} if header else {}
             assert await effects(client) == expected
+
+
+async def test_without_deduplication_every_repeat_is_applied_and_counted() -> None:
+    """The mode the push proofs run in: like an iAGENT that documents no idempotency header."""
+    app = create_novomind_sandbox(NovomindSandboxConfig(deduplicate=False))
+    state: NovomindSandboxState = app.state.novomind
+    async with AsyncTestClient(app) as client:
+        auth = {"Authorization": f"Bearer {await fetch_token(client)}"}
+        first = await client.post(MEMOS, headers=keyed(auth, "evt-9:1"), json={"text": "Shipped"})
+        again = await client.post(MEMOS, headers=keyed(auth, "evt-9:1"), json={"text": "Shipped"})
+        await client.put(STORAGE, headers=keyed(auth, "evt-9:2"), json={"ct.orderState": "Shipped"})
+        await client.put(STORAGE, headers=auth, json={"ct.orderState": "Delivered"})
+        await client.put(STORAGE, headers=keyed(auth, "evt-9:2"), json={"ct.orderState": "Shipped"})
+
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert "idempotent-replayed" not in again.headers
+        assert [memo.text for memo in state.memos] == ["Shipped", "Shipped"]
+        assert state.tickets[100042].storage == {"ct.orderState": "Shipped"}  # the repeat merged again
+        assert await effects(client) == {
+            "evt-9:1": {"requests": 2, "applied": 2},
+            "evt-9:2": {"requests": 2, "applied": 2},
+        }
+
+
+async def test_a_memo_keeps_its_reference_and_the_process_lists_its_memos(
+    nm_client: Client, nm_state: NovomindSandboxState, auth: Headers
+) -> None:
+    created = await nm_client.post(MEMOS, headers=auth, json={"text": "Shipped", "externalReference": "fx1:abc"})
+    await nm_client.post(f"{ROOT}/processes/100051/memos", headers=auth, json={"text": "Other process"})
+    await nm_client.post(MEMOS, headers=auth, json={"text": "No reference"})
+
+    assert created.status_code == 201
+    assert created.json()["externalReference"] == "fx1:abc"
+    listed = await nm_client.get(MEMOS, headers=auth)
+    assert listed.status_code == 200
+    fields = {"id", "processId", "text", "externalReference"}
+    assert [without_extra(memo, fields) for memo in listed.json()] == [
+        {"id": 500001, "processId": 100042, "text": "Shipped", "externalReference": "fx1:abc"},
+        {"id": 500003, "processId": 100042, "text": "No reference"},
+    ]
+    assert (await nm_client.get(f"{ROOT}/processes/999999/memos", headers=auth)).status_code == 404
+    assert (await nm_client.get(MEMOS)).status_code == 401
+    bad = await nm_client.post(MEMOS, headers=auth, json={"text": "x", "externalReference": 7})
+    assert bad.status_code == 400
+    assert len(nm_state.memos) == 3
