@@ -201,6 +201,7 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
         "changeKind",
         "orderId",
         "orderNumber",
+        "orderVersion",
         "ticketId",
         "processId",
         "statusText",
@@ -296,12 +297,44 @@ class PushWrite(MappingStruct, frozen=True):
     body: BodyTemplate
     """JSON body; each string may hold placeholders. An entry whose placeholders this change does not
     know is left out, and a write whose body ends up empty is not sent (so a memo needs a text)."""
+    reference_field: str | None = None
+    """The body field that carries the write's own reference (its idempotency key), so that a read
+    can later tell whether this very write arrived; e.g. ``externalReference`` for a memo."""
+    verify: str | None = None
+    """For a write that is not idempotent by nature (POST, PATCH): ``"GET <path>"``, a read that lists
+    what this write creates, looked through for ``reference-field`` before a write whose outcome is
+    unknown (a crash, a timeout) is sent again; or ``"none"`` where the installation offers no such
+    read (then such a write may arrive twice, at most once more per crash). PUT writes are re-sent."""
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/") or "//" in self.path or "?" in self.path:
             raise ValueError("path must start with / and hold neither // nor a query string")
         _check_template(self.path, "path")
         _check_body(self.body, "body")
+        if self.reference_field is not None:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,63}", self.reference_field):
+                raise ValueError("reference-field must be a field name such as 'externalReference'")
+            if self.reference_field in self.body:
+                raise ValueError(
+                    f"reference-field: the body already has {self.reference_field!r}; the reference fills it"
+                )
+        if self.verify is None or self.verify == "none":
+            return
+        if self.method == "PUT":
+            raise ValueError("verify: a PUT is idempotent and is simply sent again; remove verify")
+        method, _, path = self.verify.partition(" ")
+        if method != "GET" or not path.startswith("/") or "//" in path or "?" in path:
+            raise ValueError('verify must be "GET /path/{processId}/..." (a read, no query string) or "none"')
+        _check_template(path, "verify")
+        if self.reference_field is None:
+            raise ValueError("verify needs reference-field: the body field a read finds this write by")
+
+    @property
+    def verify_path(self) -> str | None:
+        """The verification read's path template, if one is declared."""
+        if self.verify is None or self.verify == "none":
+            return None
+        return self.verify.partition(" ")[2]
 
 
 class PollChannel(MappingStruct, frozen=True):

@@ -209,6 +209,17 @@ class NovomindClient:
             return NovomindReply(status=response.status_code, body=body)
         raise self._failure(response, body)
 
+    async def read(self, path: str, template: str) -> Any | None:
+        """One ``GET`` of an already rendered ``path`` (``template`` is what logs show); the decoded
+        JSON answer. Raises :mod:`app.errors` types as :meth:`send` does (404 → ``NotFoundError``)."""
+        if not path.startswith("/"):
+            raise ValueError("path must start with '/'")
+        response = await self._authorized("GET", path, template, self._resource_headers(), None)
+        body = self._received(template, response)
+        if 200 <= response.status_code < 300:
+            return body
+        raise self._failure(response, body)
+
     async def get_ticket(self, ticket_id: str) -> dict[str, Any] | None:
         """``GET /iMail/api/rest/tickets/{id}`` (a simulator-only resource); ``None`` when it does not exist."""
         if not ticket_id:

@@ -71,6 +71,11 @@ class Effect(msgspec.Struct, frozen=True, kw_only=True):
     """The unrendered path: what logs show, so no ticket id reaches a log line."""
     body: Any
     idempotency_key: str
+    verify_path: str | None = None
+    """The declared read that lists what this write creates (rendered), if it is not idempotent by
+    nature and the installation has such a read: consulted before re-sending it after a crash."""
+    reference_field: str | None = None
+    """Where the body carries ``idempotency_key``, for ``verify_path`` to find it by."""
 
 
 _TEXT_KINDS: Final[dict[type[Any], str]] = {
@@ -132,6 +137,7 @@ def variables_of(
     if isinstance(change, OrderSnapshot):
         found |= {
             "messageId": change.trigger_message_id,
+            "orderVersion": change.order_version,
             "occurredAt": _iso(change.modified_at),
             "changeKind": "orderSnapshot",
             "orderState": change.order_state,
@@ -147,6 +153,8 @@ def variables_of(
             "messageId": source.message_id,
             "occurredAt": _iso(source.created_at),
             "changeKind": str(change.__struct_config__.tag),
+            # Versions of the order only: a payment message's version counts the payment's changes.
+            "orderVersion": source.resource_version if source.order_id and not source.order_lookup_required else None,
         }
         if source.order_number and not order.order_number:
             found["orderNumber"] = source.order_number
@@ -293,8 +301,20 @@ def plan_effects(
             if path is None or not body:
                 continue
             key = effect_key(source, f"{write.method} {path}", name)
+            if write.reference_field is not None:
+                body[write.reference_field] = key
+            verify = write.verify_path
             effects.setdefault(
                 key,
-                Effect(name=name, method=write.method, path=path, template=write.path, body=body, idempotency_key=key),
+                Effect(
+                    name=name,
+                    method=write.method,
+                    path=path,
+                    template=write.path,
+                    body=body,
+                    idempotency_key=key,
+                    verify_path=None if verify is None else _fill(verify, per_target, encode=True),
+                    reference_field=write.reference_field,
+                ),
             )
     return list(effects.values())

@@ -32,7 +32,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar, cast
 
 import msgspec
 from cachetools import TTLCache
@@ -86,9 +86,11 @@ class OrderSource(Protocol):
 
 
 class TicketWriter(Protocol):
-    """What the worker sends to novomind (the novomind client satisfies it)."""
+    """What the worker sends to novomind, and the reads that verify a write (the novomind client satisfies it)."""
 
     async def send(self, write: NovomindWrite) -> NovomindReply: ...
+
+    async def read(self, path: str, template: str) -> Any | None: ...
 
 
 class WorkerOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,7 +136,10 @@ class PushWorker:
         options: WorkerOptions,
         rng: random.Random | None = None,
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
+        """Monotonic seconds: gap waits, lock waits and how long a gate is surely still held (tests drive it)."""
         self._queue = queue
         self._idempotency = idempotency
         self._gates = gates
@@ -299,9 +304,9 @@ class PushWorker:
         # A gap is usually a message still on its way (another worker holds it, or it is queued
         # behind this one): wait a little for it before falling back to a re-read, so that agents
         # get each change's memo rather than one summary.
-        wait_until = time.monotonic() + self._options.gap_wait_seconds
+        wait_until = self._clock() + self._options.gap_wait_seconds
         while True:
-            result = await self._apply_message(message, owner, may_wait=time.monotonic() < wait_until)
+            result = await self._apply_message(message, owner, may_wait=self._clock() < wait_until)
             if result is not None:
                 return result
             await asyncio.sleep(self._rng.uniform(0.01, 0.05))
@@ -310,7 +315,7 @@ class PushWorker:
         """Handle the message under its resource's lock; ``None``: a gap to wait out (``may_wait``)."""
         resource = message.resource
         async with self._locked(f"{resource.type_id}:{resource.id}", owner) as held:
-            mark = Mark.parse(held.mark)
+            mark = await self._finish_pending(held)
             if message.resource_version <= mark.version:
                 # A re-read already wrote a version of the resource that includes this message.
                 decision = "stale"
@@ -329,45 +334,85 @@ class PushWorker:
             outcome: Outcome
             written = message.resource_version
             if decision == "gap" and resource.type_id == "order":
-                effects, read_version = await self._snapshot(resource.id, trigger=message.id, held=held)
+                effects, read_version = await self._plan_snapshot(resource.id, trigger=message.id)
                 outcome, written = "snapshot", max(written, read_version)
+                # A fatal write must not reopen the versions this re-read may already have written.
+                fallback = Mark(mark.sequence, max(mark.version, read_version))
             else:
                 changes = to_status_changes(message)
-                outcome, effects = ("applied", await self._apply(changes, held)) if changes else ("no-change", 0)
+                effects = await self._plan_changes(changes)
+                outcome = "applied" if changes else "no-change"
+                # The message itself stays applicable, so that replaying its dead letter can finish it.
+                fallback = mark
             raised = Mark(max(mark.sequence or 0, message.sequence_number), max(mark.version, written))
+            sent = await self._write(effects, held, raised, fallback)
             await held.leave_raising(raised)
-            return outcome, effects
+            return outcome, sent
 
     async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
         """A change notification: write the order as it is now, and remember the version written."""
         async with self._locked(f"order:{order_id}", owner) as held:
-            mark = Mark.parse(held.mark)
-            effects, read_version = await self._snapshot(order_id, trigger=trigger, held=held)
-            if read_version > mark.version:
-                await held.leave_raising(Mark(mark.sequence, read_version))
-            return "snapshot", effects
+            mark = await self._finish_pending(held)
+            effects, read_version = await self._plan_snapshot(order_id, trigger=trigger)
+            if read_version < mark.version:
+                return "stale", 0  # a lagging read: what the tickets show is newer
+            raised = Mark(mark.sequence, max(mark.version, read_version))
+            sent = await self._write(effects, held, raised, raised)
+            await held.leave_raising(raised)
+            return "snapshot", sent
 
-    async def _apply(self, changes: list[StatusChange], held: _Held) -> int:
-        sent = 0
+    async def _write(self, effects: list[Effect], held: _Held, raised: Mark, fallback: Mark) -> int:
+        """Perform ``effects`` behind a write-ahead mark: ``raised`` with the effects pending is stored
+        (fenced) before the first of them leaves, so no later holder can apply anything older on top,
+        and a holder that finds it pending finishes the writes before anything else.
+
+        A write that can never succeed (a ticket novomind does not know) dead-letters the event: the
+        mark then becomes ``fallback``, without the pending writes, which would fail the same way.
+        """
+        if not effects:
+            return 0
+        try:
+            return await self._perform(effects, held, ahead=msgspec.structs.replace(raised, pending=tuple(effects)))
+        except FatalError:
+            await self._settle(held.leave(fallback))
+            raise
+
+    async def _finish_pending(self, held: _Held) -> Mark:
+        """The mark as found, after finishing the writes a previous holder recorded but may not have
+        completed (it died, or a write failed): each is done, verified, or sent again under its key."""
+        mark = Mark.parse(held.mark)
+        if not mark.pending:
+            return mark
+        done = Mark(mark.sequence, mark.version)
+        log_event(_log, logging.INFO, "push.pending_finished", writes=len(mark.pending))
+        try:
+            await self._perform(list(mark.pending), held, unsure=True)
+        except FatalError:
+            await self._settle(held.leave(done))
+            raise
+        await held.together(held.store(done))
+        return done
+
+    async def _plan_changes(self, changes: list[StatusChange]) -> list[Effect]:
+        planned: list[Effect] = []
         for change in changes:
             order_id = change.source.order_id or await self._order_of_payment(change.source.payment_id)
             if order_id is None:
                 continue  # a payment no order refers to: nobody's ticket to tell
             facts, targets = await self._facts_for(order_id, change.source.order_number)
             if targets:
-                effects = plan_effects(self._rules, change, facts, targets, tracking_url=self._tracking_url)
-                sent += await self._perform(effects, held)
-        return sent
+                planned += plan_effects(self._rules, change, facts, targets, tracking_url=self._tracking_url)
+        return planned
 
-    async def _snapshot(self, order_id: str, *, trigger: str, held: _Held) -> tuple[int, int]:
-        """Write the order's current state to its tickets; returns (writes sent, order version read)."""
+    async def _plan_snapshot(self, order_id: str, *, trigger: str) -> tuple[list[Effect], int]:
+        """The writes of the order's current state to its tickets, and the order version read."""
         order = await self._orders.get_order_by_id(order_id, expand=())
         if order is None:
-            return 0, 0  # deleted since: its OrderDeleted message tells the tickets
+            return [], 0  # deleted since: its OrderDeleted message tells the tickets
         facts, auto = self._remember(order)
         targets = _merge_targets(await self._stored_targets(order.id), auto)
         if not targets:
-            return 0, order.version
+            return [], order.version
         tracking = _latest_tracking(order)
         snapshot = OrderSnapshot(
             trigger_message_id=trigger,
@@ -380,10 +425,17 @@ class PushWorker:
             carrier=tracking.carrier if tracking else None,
             modified_at=order.last_modified_at,
         )
-        effects = plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url)
-        return await self._perform(effects, held), order.version
+        return plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url), order.version
 
-    async def _perform(self, effects: list[Effect], held: _Held) -> int:
+    async def _perform(
+        self, effects: list[Effect], held: _Held, *, ahead: Mark | None = None, unsure: bool = False
+    ) -> int:
+        """Each effect under its idempotency key: reserved, sent, marked done.
+
+        ``ahead``: the write-ahead mark, stored in the same round trip as the first reservation and
+        before anything is sent. ``unsure``: these writes may have been sent before without being
+        recorded done; one that is not idempotent by nature is first looked for with its declared read.
+        """
         owner = held.owner
         sent = 0
         for effect in effects:
@@ -398,28 +450,43 @@ class PushWorker:
                     key, owner=owner, lease_seconds=self._options.lease_seconds, ttl_seconds=_EFFECT_TTL_SECONDS
                 ),
                 undo=undo,
+                ahead=ahead,
             )
+            ahead = None
             if reservation.state == "done":
                 continue
             if reservation.state == "busy":
                 raise RetriableError("the same write is in progress in another worker")
             try:
                 await held.confirm()
-                await self._tickets.send(
-                    NovomindWrite(
-                        method=effect.method,
-                        path=effect.path,
-                        body=effect.body,
-                        idempotency_key=effect.idempotency_key,
-                        template=effect.template,
+                if unsure and await self._arrived(effect):
+                    log_event(_log, logging.INFO, "push.write_verified", template=effect.template)
+                else:
+                    await self._tickets.send(
+                        NovomindWrite(
+                            method=effect.method,
+                            path=effect.path,
+                            body=effect.body,
+                            idempotency_key=effect.idempotency_key,
+                            template=effect.template,
+                        )
                     )
-                )
+                    sent += 1
             except BaseException:
                 await self._settle(self._idempotency.abandon(effect.idempotency_key, owner=owner))
                 raise
             held.defer(self._idempotency.complete(effect.idempotency_key, owner=owner))
-            sent += 1
         return sent
+
+    async def _arrived(self, effect: Effect) -> bool:
+        """Whether a write that is not idempotent by nature already reached novomind, by its declared
+        read (``verify`` in push.toml); ``False`` when none is declared (the write is sent again)."""
+        rule = self._rules.writes.get(effect.name)
+        template = rule.verify_path if rule is not None else None
+        if effect.verify_path is None or effect.reference_field is None or template is None:
+            return False
+        listing = await self._tickets.read(effect.verify_path, template)
+        return _holds_reference(listing, effect.reference_field, effect.idempotency_key)
 
     # -- order facts, targets and the per-resource lock ------------------------------------------------
 
@@ -487,16 +554,18 @@ class PushWorker:
         The block leaves the gate with :meth:`_Held.leave` to store the new mark; if it does not
         (a gap to wait out, an error), the gate is left as it was found, mark unchanged.
         """
-        deadline = time.monotonic() + self._options.lock_wait_seconds
+        deadline = self._clock() + self._options.lock_wait_seconds
         while True:
-            asked_at = time.monotonic()
+            asked_at = self._clock()
             entry = await self._gates.enter(resource, lease_seconds=self._options.lease_seconds)
             if entry.state == "entered":
                 break
-            if time.monotonic() >= deadline:
+            if self._clock() >= deadline:
                 raise RetriableError("the order is being handled by another worker")
             await asyncio.sleep(self._rng.uniform(0.005, 0.05))
-        held = _Held(self._gates, resource, entry, owner, self._options.lease_seconds, held_since=asked_at)
+        held = _Held(
+            self._gates, resource, entry, owner, self._options.lease_seconds, held_since=asked_at, clock=self._clock
+        )
         try:
             yield held
         finally:
@@ -534,7 +603,9 @@ class _Held:
         lease_seconds: float,
         *,
         held_since: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._clock = clock
         self._gates = gates
         self._resource = resource
         self._ticket = entry.ticket
@@ -553,28 +624,49 @@ class _Held:
             raise RuntimeError("a deferred completion is still pending")  # _perform awaits each before the next
         self._deferred = completion
 
-    async def together(self, call: Awaitable[T], *, undo: Callable[[T], Awaitable[None]] | None = None) -> T:
-        """Await ``call`` and the deferred completion, if any, submitted in the same loop turn so that
-        the script batcher sends them as one pipeline.
+    async def together(
+        self,
+        call: Awaitable[T],
+        *,
+        undo: Callable[[T], Awaitable[None]] | None = None,
+        ahead: Mark | None = None,
+    ) -> T:
+        """Await ``call``, the deferred completion, if any, and the write-ahead mark ``ahead``, if
+        given, submitted in the same loop turn so that the script batcher sends them as one pipeline.
 
-        If the completion failed, its error is raised, after ``undo`` took back what ``call`` did.
+        If the completion or the mark failed, its error is raised, after ``undo`` took back what
+        ``call`` did.
         """
         deferred, self._deferred = self._deferred, None
-        if deferred is None:
+        alongside: list[Awaitable[object]] = [] if deferred is None else [deferred]
+        if ahead is not None:
+            alongside.append(self.store(ahead))
+        if not alongside:
             return await call
-        completed, result = await asyncio.gather(deferred, call, return_exceptions=True)
-        if isinstance(result, BaseException):
-            raise result
-        if isinstance(completed, BaseException):
+        *others, outcome = await asyncio.gather(*alongside, call, return_exceptions=True)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        result = cast(T, outcome)
+        failed = next((other for other in others if isinstance(other, BaseException)), None)
+        if failed is not None:
             if undo is not None:
                 await undo(result)
-            raise completed
+            raise failed
         return result
 
+    async def store(self, mark: Mark) -> None:
+        """Store ``mark`` and keep the gate (renewing its lease); raises if the lease ran out."""
+        asked_at = self._clock()
+        if not await self._gates.renew(
+            self._resource, ticket=self._ticket, lease_seconds=self._lease_seconds, mark=mark.format()
+        ):
+            raise RetriableError("the order's gate lease ran out; nothing written")
+        self._held_since = asked_at
+
     async def confirm(self) -> None:
-        if time.monotonic() < self._held_since + self._lease_seconds * self._RENEW_SHARE:
+        if self._clock() < self._held_since + self._lease_seconds * self._RENEW_SHARE:
             return
-        asked_at = time.monotonic()
+        asked_at = self._clock()
         if not await self._gates.renew(self._resource, ticket=self._ticket, lease_seconds=self._lease_seconds):
             raise RetriableError("the order's gate lease ran out; nothing written")
         self._held_since = asked_at
@@ -591,25 +683,34 @@ class _Held:
 
 
 class Mark(msgspec.Struct, frozen=True):
-    """A resource's high-water mark: the last sequence number handled and the newest version written.
+    """A resource's high-water mark: the last sequence number handled, the newest version written,
+    and the writes recorded ahead of being sent (``pending``) that a holder has not seen through.
 
-    Stored as ``"<sequence>@<version>"``. The version matters after a re-read: the re-read wrote
-    version V, so any message with ``resourceVersion <= V`` is already on the ticket even if its
-    sequence number is above the mark (it arrived late), and applying it would write an older state.
+    Stored as ``"<sequence>@<version>"``, followed by ``"!"`` and the pending writes as JSON while
+    there are any. The version matters after a re-read: the re-read wrote version V, so any message
+    with ``resourceVersion <= V`` is already on the ticket even if its sequence number is above the
+    mark (it arrived late), and applying it would write an older state.
     """
 
     sequence: int | None
     version: int = 0
+    pending: tuple[Effect, ...] = ()
 
     @classmethod
     def parse(cls, stored: str | None) -> Mark:
         if stored is None:
             return cls(None)
-        sequence, _, version = stored.partition("@")
-        return cls(int(sequence) if sequence else None, int(version) if version else 0)
+        head, _, pending = stored.partition("!")
+        sequence, _, version = head.partition("@")
+        return cls(
+            int(sequence) if sequence else None,
+            int(version) if version else 0,
+            msgspec.json.decode(pending, type=tuple[Effect, ...]) if pending else (),
+        )
 
     def format(self) -> str:
-        return f"{'' if self.sequence is None else self.sequence}@{self.version}"
+        head = f"{'' if self.sequence is None else self.sequence}@{self.version}"
+        return f"{head}!{msgspec.json.encode(self.pending).decode()}" if self.pending else head
 
 
 async def _first_of(*events: asyncio.Event, timeout: float) -> None:
@@ -620,6 +721,18 @@ async def _first_of(*events: asyncio.Event, timeout: float) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+def _holds_reference(listing: Any, field: str, reference: str) -> bool:
+    """Whether a verification read's answer lists an item whose ``field`` is ``reference``: the answer
+    is a JSON array of items, or an object holding such arrays (read leniently, like every answer)."""
+    if isinstance(listing, dict):
+        items = [item for value in listing.values() if isinstance(value, list) for item in value]
+    elif isinstance(listing, list):
+        items = listing
+    else:
+        return False
+    return any(isinstance(item, dict) and item.get(field) == reference for item in items)
 
 
 def _merge_targets(stored: tuple[Target, ...], auto: tuple[Target, ...]) -> tuple[Target, ...]:

@@ -43,12 +43,19 @@ def test_a_shipment_writes_the_state_code_to_each_ticket_and_one_memo_per_proces
     assert effects[0].body == {
         "ct.orderId": "order-1",
         "ct.orderNumber": "DE-1",
+        "ct.orderVersion": "4",
         "ct.shipmentState": "Shipped",
         "ct.lastEvent": "shipmentStatusChanged",
         "ct.lastEventId": "m-9",
         "ct.lastEventAt": "2024-05-01T10:00:00Z",
     }
-    assert effects[1].body == {"text": "Bestellung DE-1 wurde versandt."}
+    # The memo carries its own key, for the declared read to find it by after a crash.
+    assert effects[1].body == {
+        "text": "Bestellung DE-1 wurde versandt.",
+        "externalReference": effects[1].idempotency_key,
+    }
+    assert effects[1].verify_path == "/iMail/api/rest/processes/100040/memos"
+    assert (effects[0].verify_path, effects[0].reference_field) == (None, None)  # a PUT is simply sent again
     assert effects[0].template == "/iMail/api/rest/tickets/{ticketId}/storage"
 
 
@@ -58,7 +65,7 @@ def test_a_state_without_a_text_writes_storage_only_and_english_is_the_last_fall
     japanese = OrderFacts(order_id="o", order_number="JP-1", locale="ja-JP", locale_chain=("ja-jp", "ja"))
     [shipped] = _changes(message("OrderShipmentStateChanged", shipmentState="Shipped"))
     memo = plan_effects(PUSH, shipped, japanese, TARGETS[:1])[-1]
-    assert memo.body == {"text": "Order JP-1 has shipped."}
+    assert memo.body["text"] == "Order JP-1 has shipped."
 
 
 def test_a_parcel_carries_tracking_and_ids_are_url_encoded_in_paths() -> None:
@@ -69,7 +76,8 @@ def test_a_parcel_carries_tracking_and_ids_are_url_encoded_in_paths() -> None:
     assert effects[0].path == "/iMail/api/rest/tickets/a%2Fb/storage"
     assert effects[0].body["ct.trackingId"] == "00340434"
     assert effects[1].path == "/iMail/api/rest/processes/c%20d/memos"
-    assert effects[1].body == {"text": "Bestellung DE-1: Paket 00340434 mit DHL."}
+    assert effects[1].body["text"] == "Bestellung DE-1: Paket 00340434 mit DHL."
+    assert effects[1].verify_path == "/iMail/api/rest/processes/c%20d/memos"
 
 
 def test_two_reads_of_one_order_version_share_keys_and_a_newer_version_does_not() -> None:
@@ -96,9 +104,12 @@ def test_planning_is_total_deterministic_and_never_invents_values(msg: dict[str,
         assert len(keys) == len(set(keys))
         for effect in effects:
             assert effect.path.startswith("/iMail/api/rest/")
-            template = PUSH.writes[effect.name].body
+            rule = PUSH.writes[effect.name]
             assert effect.body
-            assert set(effect.body) <= set(template)  # entries come from the template, never from data
+            # Entries come from the template, never from data; the reference field holds the key.
+            assert set(effect.body) <= set(rule.body) | {rule.reference_field}
+            if rule.reference_field is not None:
+                assert effect.body[rule.reference_field] == effect.idempotency_key
             assert all(isinstance(value, str) and value.strip() for value in effect.body.values())
             assert effect.idempotency_key.startswith("fx1:")
 
@@ -114,11 +125,12 @@ def test_a_re_read_memo_names_states_in_the_orders_language_and_an_unlabelled_co
         modified_at=datetime.now(UTC),
     )
     storage, memo = plan_effects(PUSH, snapshot, FACTS, TARGETS[:1])
-    assert memo.body == {
-        "text": "Bestellung DE-1 aktuell: Bestellung abgeschlossen, Versand zugestellt, Zahlung Refunded."
-    }
+    assert memo.body["text"] == (
+        "Bestellung DE-1 aktuell: Bestellung abgeschlossen, Versand zugestellt, Zahlung Refunded."
+    )
+    assert storage.body["ct.orderVersion"] == "12"
     # The ticket storage keeps the codes, for novomind's routing rules.
     assert (storage.body["ct.orderState"], storage.body["ct.shipmentState"]) == ("Complete", "Delivered")
     english = OrderFacts(order_id="order-1", order_number="US-1", locale="en-US", locale_chain=("en-US", "en"))
     [_, memo_en] = plan_effects(PUSH, snapshot, english, TARGETS[:1])
-    assert memo_en.body == {"text": "Order US-1 is now: order complete, shipment delivered, payment Refunded."}
+    assert memo_en.body["text"] == "Order US-1 is now: order complete, shipment delivered, payment Refunded."

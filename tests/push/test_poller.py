@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.commercetools.client import CommercetoolsClient
+from app.errors import GatewayError
 from app.mapping.loader import load_mappings
 from app.mapping.schema import PollRules
 from app.push.intake import QueuedMessage, accept_delivery, decode_queued
@@ -146,8 +147,20 @@ async def test_commercetools_down_keeps_the_cursor(setup: Setup) -> None:
     assert (await setup.control.post("/__sandbox/faults", json=fault)).status_code == 201
     stop = asyncio.Event()
     rules = msgspec.structs.replace(PUSH.poll, channels={"orders": PUSH.poll.channels["orders"]})
-    task = asyncio.create_task(setup.poller(rules).run(stop))
-    await asyncio.sleep(0.5)
+    poller = setup.poller(rules)
+    poll = poller.poll
+    failed = asyncio.Event()
+
+    async def watched_poll(name: str) -> Any:
+        try:
+            return await poll(name)
+        except GatewayError:
+            failed.set()  # the event this test needs: a poll ran into the outage and gave up
+            raise
+
+    poller.poll = watched_poll  # type: ignore[method-assign]
+    task = asyncio.create_task(poller.run(stop))
+    await asyncio.wait_for(failed.wait(), timeout=60)  # the timeout only stops a hang
     stop.set()
     await asyncio.wait_for(task, timeout=10)
     assert await setup.storage.cursors.get("poll:orders") is None

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +25,15 @@ from app.novomind.client import NovomindClient
 from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery, to_new_event
 from app.push.messages import decode_delivery
-from app.push.worker import Mark, PushWorker, WorkerOptions
+from app.push.worker import Mark, Outcome, PushWorker, WorkerOptions
 from app.sandbox.faults import Fault
 from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
 from app.sandbox.novomind.config import SeedContact, SeedTicket
 from app.settings import NovomindSettings, Secret
 from app.storage.factory import open_storage
-from app.storage.ports import Link, Storage
+from app.storage.ports import Delivery, Link, Storage
 from app.storage.redis_backend import RedisStorage
+from app.storage.sqlite_backend import SqliteStorage
 from tests.push.payloads import ORDER_ID, PAYMENT_ID, message, platform
 
 MAPPINGS = load_mappings(Path(__file__).resolve().parents[2] / "mappings")
@@ -66,6 +69,13 @@ def _order(**overrides: Any) -> CtOrder:
     return msgspec.convert(document, CtOrder)
 
 
+class NoJitter(random.Random):
+    """Every jittered delay at its lower bound: a released entry is due again at once."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+
 class FakeCommercetools:
     def __init__(self) -> None:
         self.orders: dict[str, CtOrder] = {ORDER_ID: _order()}
@@ -86,16 +96,33 @@ class FakeCommercetools:
 
 class Harness:
     def __init__(
-        self, storage: Storage, sandbox: Any, commercetools: FakeCommercetools, client: NovomindClient
+        self,
+        storage: Storage,
+        sandbox: Any,
+        commercetools: FakeCommercetools,
+        client: NovomindClient,
+        clock: Clock | None = None,
     ) -> None:
         self.storage = storage
         self.sandbox = sandbox
         self.commercetools = commercetools
         self.client = client
+        self.clock = clock
         self.worker = self.make_worker(MAPPINGS)
 
-    def make_worker(self, mappings: Mappings, **options: Any) -> PushWorker:
+    def make_worker(
+        self,
+        mappings: Mappings,
+        *,
+        rng: random.Random | None = None,
+        observe: Callable[[Delivery, Outcome, int], None] | None = None,
+        **options: Any,
+    ) -> PushWorker:
         assert mappings.push is not None
+        if self.clock is not None:
+            # A clock that stands still: no waiting for a gap or a busy gate, nothing jittered.
+            options = {"gap_wait_seconds": 0.0, "lock_wait_seconds": 0.0, **options}
+            rng = rng or NoJitter()
         return PushWorker(
             queue=self.storage.queue,
             idempotency=self.storage.idempotency,
@@ -108,6 +135,9 @@ class Harness:
             auto_link_field=mappings.links.auto.order_custom_field,
             tracking_url=ViewRules.from_mappings(mappings).tracking_url,
             options=msgspec.structs.replace(WorkerOptions(name="test-worker", lease_seconds=5.0), **options),
+            rng=rng,
+            observe=observe,
+            **({} if self.clock is None else {"clock": self.clock.monotonic}),
         )
 
     async def deliver(self, msg: dict[str, Any]) -> str:
@@ -127,9 +157,26 @@ class Harness:
         return [memo.text for memo in self.sandbox.state.novomind.memos_of(process_id)]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    config = NovomindSandboxConfig()
+class Clock:
+    """The time a test drives: the store's UTC clock (SQLite) and the worker's monotonic one, together."""
+
+    def __init__(self) -> None:
+        self.utc = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+        self.seconds = 1000.0
+
+    def now(self) -> datetime:
+        return self.utc
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.utc += timedelta(seconds=seconds)
+        self.seconds += seconds
+
+
+@asynccontextmanager
+async def built(storage: Storage, config: NovomindSandboxConfig, clock: Clock | None = None) -> AsyncIterator[Harness]:
     sandbox = create_novomind_sandbox(config)
     state = sandbox.state.novomind
     for ticket_id in (TICKET, OTHER_TICKET):
@@ -143,6 +190,18 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     )
     # Litestar's __call__ is typed narrower than httpx's generic ASGI callable; it is one.
     client = NovomindClient(settings, transport=httpx.ASGITransport(app=sandbox))  # type: ignore[arg-type]
+    await storage.links.put(
+        Link(kind="ticket", reference=str(TICKET), order_id=ORDER_ID, linked_by="test", linked_at=datetime.now(UTC))
+    )
+    try:
+        yield Harness(storage, sandbox, FakeCommercetools(), client, clock)
+    finally:
+        await client.aclose()
+        await storage.aclose()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     storage: Storage
     if request.param == "redis":
         # A namespace of its own per test: nothing shared with other tests on the same Redis.
@@ -151,14 +210,18 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         )
     else:
         storage = await open_storage(redis_url=None, data_dir=str(tmp_path))
-    await storage.links.put(
-        Link(kind="ticket", reference=str(TICKET), order_id=ORDER_ID, linked_by="test", linked_at=datetime.now(UTC))
-    )
-    try:
-        yield Harness(storage, sandbox, FakeCommercetools(), client)
-    finally:
-        await client.aclose()
-        await storage.aclose()
+    async with built(storage, NovomindSandboxConfig()) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def clocked(tmp_path: Path) -> AsyncIterator[Harness]:
+    """SQLite on a clock the test drives, and a novomind that, like the real one, ignores idempotency
+    keys: leases and delays run out when the test says so, never because the machine was slow."""
+    clock = Clock()
+    storage = await SqliteStorage.open(tmp_path / "gateway.sqlite3", clock=clock.now)
+    async with built(storage, NovomindSandboxConfig(deduplicate=False), clock) as harness:
+        yield harness
 
 
 async def test_a_shipment_reaches_storage_and_a_memo_in_the_market_language(harness: Harness) -> None:
@@ -358,18 +421,25 @@ def test_marks_read_what_earlier_versions_wrote(stored: str | None, mark: Mark) 
 
 
 async def test_the_running_worker_keeps_each_orders_sequence_and_stops_cleanly(harness: Harness) -> None:
-    worker = harness.make_worker(MAPPINGS, batch_size=4)
+    handled: list[Outcome] = []
+    all_done = asyncio.Event()
+
+    def observe(_delivery: Delivery, outcome: Outcome, _effects: int) -> None:
+        handled.append(outcome)
+        if len(handled) == 4:
+            all_done.set()
+
+    worker = harness.make_worker(MAPPINGS, batch_size=4, observe=observe)
     for seq, state in enumerate(["Ready", "Shipped", "Delayed", "Delivered"], start=1):
         await harness.deliver(message("OrderShipmentStateChanged", seq=seq, message_id=f"m{seq}", shipmentState=state))
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
-    for _ in range(200):
-        stats = await harness.storage.queue.stats()
-        if stats.ready + stats.in_flight + stats.delayed == 0:
-            break
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(all_done.wait(), timeout=60)  # the event; the timeout only stops a hang
     stop.set()
-    await asyncio.wait_for(running, timeout=10)
+    await asyncio.wait_for(running, timeout=60)
+    assert handled == ["applied"] * 4
+    stats = await harness.storage.queue.stats()
+    assert stats.ready + stats.in_flight + stats.delayed == 0
     assert harness.ticket()["ct.shipmentState"] == "Delivered"
     assert harness.memos() == [
         "Bestellung ON-1001 ist versandbereit.",
@@ -402,11 +472,12 @@ async def test_an_idle_worker_looks_again_soon_then_less_and_less_often(
     assert harness.ticket()["ct.shipmentState"] == "Ready"
 
 
-async def test_a_fresh_gate_is_confirmed_by_the_clock_and_an_aging_one_by_the_store(harness: Harness) -> None:
+async def test_a_fresh_gate_is_confirmed_by_the_clock_and_an_aging_one_by_the_store(clocked: Harness) -> None:
     """Within the first half of the lease the gate cannot have run out: no round trip. Later, the store
     is asked, which also renews the lease from then on."""
-    worker = harness.make_worker(MAPPINGS, lease_seconds=0.4)
-    gates = harness.storage.gates
+    assert clocked.clock is not None
+    worker = clocked.make_worker(MAPPINGS, lease_seconds=0.4)
+    gates = clocked.storage.gates
     renewals: list[int] = []
     renew = gates.renew
 
@@ -420,30 +491,33 @@ async def test_a_fresh_gate_is_confirmed_by_the_clock_and_an_aging_one_by_the_st
             await held.confirm()
             await held.confirm()
             assert renewals == []
-            await asyncio.sleep(0.25)
+            clocked.clock.advance(0.25)
             await held.confirm()  # past half the lease: asks, and renews
             assert len(renewals) == 1
             await held.confirm()
             assert len(renewals) == 1
-            await asyncio.sleep(0.25)  # 0.5 s since entering, 0.25 s since renewing: still ours
+            clocked.clock.advance(0.25)  # 0.5 s since entering, 0.25 s since renewing: still ours
             assert (await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)).state == "busy"
     finally:
         del gates.renew
 
 
-async def test_a_worker_whose_gate_ran_out_writes_nothing_and_stores_no_mark(harness: Harness) -> None:
+async def test_a_worker_whose_gate_ran_out_writes_nothing_and_stores_no_mark(clocked: Harness) -> None:
     """Fencing: stalled past its lease, a worker must not write or store a mark, whether another
     worker holds the order now or has already left it."""
-    worker = harness.make_worker(MAPPINGS, lease_seconds=0.2)
-    gates = harness.storage.gates
+    assert clocked.clock is not None
+    worker = clocked.make_worker(MAPPINGS, lease_seconds=0.2)
+    gates = clocked.storage.gates
     async with worker._locked(f"order:{ORDER_ID}", "stalled") as held:
         await held.confirm()
-        await asyncio.sleep(0.3)
+        clocked.clock.advance(0.3)
         other = await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)
         assert other.state == "entered"
         assert await gates.leave(f"order:{ORDER_ID}", ticket=other.ticket, mark="7@3")
         with pytest.raises(RetriableError, match="lease ran out"):
             await held.confirm()
+        with pytest.raises(RetriableError, match="lease ran out"):
+            await held.store(Mark(9, 9))
         assert await held.leave(Mark(9, 9)) is False
     entry = await gates.enter(f"order:{ORDER_ID}", lease_seconds=5)
     assert (entry.state, entry.mark) == ("entered", "7@3")
@@ -513,12 +587,13 @@ async def test_a_writes_completion_travels_with_the_events_next_storage_call_and
 
 
 async def test_a_completion_the_store_refuses_fails_the_event_and_its_retry_writes_nothing_twice(
-    harness: Harness,
+    clocked: Harness,
 ) -> None:
     """The storage write's completion fails while the memo's key is reserved in the same pipeline:
     the event is retried, the memo's key is freed at once (it was never sent), and the storage
     write, sent but not recorded, is sent again with its key once its lease has run out."""
-    storage = harness.storage
+    assert clocked.clock is not None
+    storage = clocked.storage
     reserve, complete = storage.idempotency.reserve, storage.idempotency.complete
     reserved: list[str] = []
     refusals = [RetriableError("storage unavailable")]
@@ -534,32 +609,36 @@ async def test_a_completion_the_store_refuses_fails_the_event_and_its_retry_writ
 
     storage.idempotency.reserve = recording_reserve  # type: ignore[method-assign]
     storage.idempotency.complete = refuse_once  # type: ignore[method-assign]
-    worker = harness.make_worker(MAPPINGS, lease_seconds=0.3)
+    worker = clocked.make_worker(MAPPINGS)
     try:
-        await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+        await clocked.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
         [delivery] = await storage.queue.receive("test-worker", max_count=5, lease_seconds=5)
         assert await worker.handle(delivery) == "retry"
         storage_key, memo_key = reserved
-        assert harness.memos() == []
+        assert clocked.memos() == []
         assert (await reserve(memo_key, owner="probe", lease_seconds=0.01, ttl_seconds=1)).state == "acquired"
         assert (await reserve(storage_key, owner="probe", lease_seconds=0.01, ttl_seconds=1)).state == "busy"
-        for _ in range(100):  # the storage key's lease (0.3 s) runs out, then the retry goes through
-            await asyncio.sleep(0.05)
-            if await worker.run_once() and harness.memos():
-                break
+        assert await worker.run_once() == 1  # retried at once (no jitter): the storage key is still leased
+        assert clocked.memos() == []
+        clocked.clock.advance(6)  # past the storage key's lease (5 s)
+        assert await worker.run_once() == 1
     finally:
         del storage.idempotency.reserve, storage.idempotency.complete
-    assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]
-    assert harness.ticket()["ct.shipmentState"] == "Shipped"
-    effects = harness.sandbox.state.novomind.idempotency.effects()
-    assert effects == {storage_key: {"requests": 2, "applied": 1}, memo_key: {"requests": 1, "applied": 1}}
+    assert clocked.memos() == ["Bestellung ON-1001 wurde versandt."]
+    assert clocked.ticket()["ct.shipmentState"] == "Shipped"
+    effects = clocked.sandbox.state.novomind.idempotency.effects()
+    # This novomind ignores the key: the storage merge (idempotent by nature) is applied twice, the memo once.
+    assert effects == {storage_key: {"requests": 2, "applied": 2}, memo_key: {"requests": 1, "applied": 1}}
+    stats = await storage.queue.stats()
+    assert (stats.ready, stats.delayed, stats.in_flight, stats.dead) == (0, 0, 0, 0)
 
 
-async def test_a_re_read_sent_again_under_its_key_carries_the_same_body(harness: Harness) -> None:
+async def test_a_re_read_sent_again_under_its_key_carries_the_same_body(clocked: Harness) -> None:
     """A snapshot's write is keyed by the order version, so its body must not depend on when the
     order was read: here the first send is not recorded done, and the one after the key's lease ran
-    out (a second later, so a read time would differ) repeats it byte for byte."""
-    storage = harness.storage
+    out (six seconds later, so a read time would differ) repeats it byte for byte."""
+    assert clocked.clock is not None
+    storage = clocked.storage
     complete = storage.idempotency.complete
     refusals = [RetriableError("storage unavailable")]
 
@@ -569,23 +648,105 @@ async def test_a_re_read_sent_again_under_its_key_carries_the_same_body(harness:
         return await complete(key, **kwargs)
 
     storage.idempotency.complete = refuse_once  # type: ignore[method-assign]
-    worker = harness.make_worker(MAPPINGS, lease_seconds=1.1)
+    worker = clocked.make_worker(MAPPINGS)
     try:
         # Sequence 4 with nothing applied before: the order is re-read and written as a whole.
-        await harness.deliver(message("OrderStateChanged", seq=4, message_id="m4", orderState="Complete"))
-        for _ in range(100):
-            await worker.run_once()
-            if harness.memos():
-                break
-            await asyncio.sleep(0.05)
+        await clocked.deliver(message("OrderStateChanged", seq=4, message_id="m4", orderState="Complete"))
+        assert await worker.run_once() == 1
+        assert clocked.memos() == []
+        clocked.clock.advance(6)
+        assert await worker.run_once() == 1
     finally:
         del storage.idempotency.complete
-    puts = [r for r in harness.sandbox.state.novomind.requests if r.method == "PUT"]
+    puts = [r for r in clocked.sandbox.state.novomind.requests if r.method == "PUT"]
     assert len(puts) == 2
     assert puts[0].header("idempotency-key") == puts[1].header("idempotency-key")
     assert puts[0].body == puts[1].body
     assert json.loads(puts[0].body)["ct.lastEventAt"] == "2024-05-01T10:00:00Z"  # the order's lastModifiedAt
-    assert harness.sandbox.state.novomind.idempotency.effects()[puts[0].header("idempotency-key")] == {
-        "requests": 2,
-        "applied": 1,
-    }
+    assert len(clocked.memos()) == 1
+
+
+# -- rules a planted bug once slipped past (issue 22): each test below fails with that bug put back --
+
+
+def with_retry(max_attempts: int) -> Mappings:
+    assert MAPPINGS.push is not None
+    retry = msgspec.structs.replace(MAPPINGS.push.retry, max_attempts=max_attempts)
+    return msgspec.structs.replace(MAPPINGS, push=msgspec.structs.replace(MAPPINGS.push, retry=retry))
+
+
+async def test_a_message_at_exactly_the_version_a_re_read_wrote_writes_nothing(harness: Harness) -> None:
+    """``resourceVersion <= mark`` (not ``<``): the re-read wrote version 20, which includes the change
+    of a message at version 20, although its sequence number is next in line."""
+    harness.commercetools.orders[ORDER_ID] = _order(orderState="Complete", shipmentState="Delivered", version=20)
+    await harness.deliver(message("OrderShipmentStateChanged", seq=2, message_id="m2", shipmentState="Shipped"))
+    await harness.drain()  # first seen mid-history: re-read, version 20 written
+    assert (await harness.storage.gates.enter(f"order:{ORDER_ID}", lease_seconds=0.01)).mark == "2@20"
+    requests, memos = len(harness.sandbox.state.novomind.requests), harness.memos()
+
+    at_the_version = message("OrderStateChanged", seq=3, message_id="m3", orderState="Cancelled", resourceVersion=20)
+    await harness.deliver(at_the_version)
+    await harness.drain()
+
+    assert len(harness.sandbox.state.novomind.requests) == requests, "nothing written"
+    assert harness.memos() == memos, "no memo added"
+    assert harness.ticket()["ct.orderState"] == "Complete"
+
+
+async def test_a_message_ahead_of_a_missing_one_waits_for_it_instead_of_re_reading(harness: Harness) -> None:
+    """Seq 1, then 3, then 2 inside ``gap_wait_seconds``: both changes get their own memo, no re-read.
+
+    The wait is long (60 s) and never used up: the test waits for the event it needs (message 3 has
+    looked, found the gap and left the gate without a mark), so it does not depend on timing."""
+    worker = harness.make_worker(MAPPINGS, gap_wait_seconds=60.0)
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Ready"))
+    await harness.drain(worker)
+    reads = harness.commercetools.reads  # the order's facts, read once and cached
+    gates = harness.storage.gates
+    leave = gates.leave
+    waited = asyncio.Event()
+
+    async def watching_leave(resource: str, **kwargs: Any) -> bool:
+        if kwargs.get("mark") is None:
+            waited.set()  # left without a mark: a gap to wait out
+        return await leave(resource, **kwargs)
+
+    gates.leave = watching_leave  # type: ignore[method-assign]
+    try:
+        await harness.deliver(message("OrderShipmentStateChanged", seq=3, message_id="m3", shipmentState="Delivered"))
+        [third] = await harness.storage.queue.receive("w-3", max_count=5, lease_seconds=60)
+        handling = asyncio.create_task(worker.handle(third))
+        await asyncio.wait([handling, asyncio.ensure_future(waited.wait())], return_when=asyncio.FIRST_COMPLETED)
+        assert not handling.done(), "message 3 did not wait for message 2"
+        await harness.deliver(message("OrderShipmentStateChanged", seq=2, message_id="m2", shipmentState="Shipped"))
+        [second] = await harness.storage.queue.receive("w-2", max_count=5, lease_seconds=60)
+        assert await worker.handle(second) == "applied"
+        assert await asyncio.wait_for(handling, timeout=30) == "applied"
+    finally:
+        del gates.leave
+    assert harness.commercetools.reads == reads, "no re-read"
+    assert harness.memos() == [
+        "Bestellung ON-1001 ist versandbereit.",
+        "Bestellung ON-1001 wurde versandt.",
+        "Bestellung ON-1001 wurde zugestellt.",
+    ]
+    assert harness.ticket()["ct.lastEvent"] != "orderSnapshot"
+
+
+async def test_a_write_novomind_keeps_refusing_is_sent_exactly_max_attempts_times(harness: Harness) -> None:
+    """A 503 every time: retried until ``retry.max-attempts`` deliveries, then dead-lettered."""
+    harness.sandbox.state.novomind.faults.inject(Fault(path_contains="/storage", status=503, times=1000))
+    worker = harness.make_worker(with_retry(3), rng=NoJitter())
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    outcomes = []
+    for _ in range(10):  # bounded; each round trip re-delivers at once (no jitter)
+        [delivery] = await harness.storage.queue.receive("w", max_count=5, lease_seconds=60)
+        outcomes.append(await worker.handle(delivery))
+        if outcomes[-1] == "dead":
+            break
+    sends = [r for r in harness.sandbox.state.novomind.requests if r.method == "PUT"]
+    assert outcomes == ["retry", "retry", "dead"]
+    assert len(sends) == 3
+    [letter] = await harness.storage.queue.dead_letters()
+    assert letter.attempts == 3
+    assert "gave up after 3 attempts" in letter.reason
