@@ -22,8 +22,10 @@ from tests.support import RedisProcess, ThreadedServer
 
 @pytest.fixture(scope="session")
 def _novomind_url() -> Iterator[str]:
-    # No default tickets: every proof seeds the tickets its orders link to.
-    with ThreadedServer(create_novomind_sandbox(NovomindSandboxConfig(tickets=()))) as server:
+    # No default tickets: every proof seeds the tickets its orders link to. Like iAGENT, which documents
+    # no idempotency header, it applies every repeat: the proofs see each write novomind would show.
+    config = NovomindSandboxConfig(tickets=(), deduplicate=False)
+    with ThreadedServer(create_novomind_sandbox(config)) as server:
         yield server.url
 
 

@@ -516,7 +516,14 @@ class Verdict:
     lost: list[str] = field(default_factory=list)
     """Neither written, nor covered by a re-read."""
     duplicated: int = 0
-    """Writes applied more than once, memos beyond the applied memo keys of their process, keyless writes."""
+    """Memos novomind holds twice (one message or one re-read version, by the memo's reference and by
+    its key), memos beyond the memo keys of their process, and keyless writes. The novomind sandbox of
+    the proofs ignores idempotency keys, as iAGENT does: nothing is deduplicated for the pusher."""
+    regressions: list[str] = field(default_factory=list)
+    """Storage writes, in the order novomind received them per ticket, of an order version older than
+    one written to that ticket before: a ticket going back."""
+    resent: int = 0
+    """Storage writes (idempotent by nature) applied again under their key: harmless re-sends."""
     memo_problems: list[str] = field(default_factory=list)
     """Messages written in order whose memo was not applied exactly once (and no re-read covers them)."""
     state_mismatches: list[str] = field(default_factory=list)
@@ -532,6 +539,8 @@ class Verdict:
             "covered": len(self.covered),
             "lost": len(self.lost),
             "duplicated": self.duplicated,
+            "regressions": len(self.regressions),
+            "resent": self.resent,
             "memoProblems": len(self.memo_problems),
             "stateMismatches": len(self.state_mismatches),
             "resentAbsorbed": self.resent_absorbed,
@@ -566,8 +575,6 @@ def judge(streams: Sequence[OrderStream], ledger: Ledger, latest: dict[str, Json
     reread_ids: set[str] = set()
     memo_keys_per_process: Counter[int] = Counter()
     for key, counts in ledger.effects.items():
-        if counts["applied"] > 1:
-            verdict.duplicated += counts["applied"] - 1
         if counts["requests"] > 1 and counts["applied"] == 1:
             verdict.resent_absorbed += 1
         verdict.extra_requests += max(0, counts["requests"] - 1)
@@ -576,14 +583,20 @@ def judge(streams: Sequence[OrderStream], ledger: Ledger, latest: dict[str, Json
         assert key in written, f"applied key {key} has no complete request on record"
         path, body = written[key]
         if path.endswith("/memos"):
+            verdict.duplicated += counts["applied"] - 1
             memo_keys_per_process[int(path.split("/")[-2])] += 1
         elif path.endswith("/storage"):
+            verdict.resent += counts["applied"] - 1
             (reread_ids if body.get("ct.lastEvent") == "orderSnapshot" else applied_ids).add(body["ct.lastEventId"])
     # A memo novomind holds beyond the keys that created memos on its process is a duplicate.
     memos_per_process = Counter(memo["processId"] for memo in ledger.memos)
     verdict.duplicated += keyless + sum(
         max(0, count - memo_keys_per_process[process]) for process, count in memos_per_process.items()
     )
+    # Every memo names its write (externalReference): two with one reference are one write twice.
+    by_reference = Counter(memo.get("externalReference") for memo in ledger.memos)
+    assert sum(count - 1 for count in by_reference.values()) <= verdict.duplicated, "counted by key as well"
+    verdict.regressions = regressions(ledger)
 
     for stream in streams:
         rereads = {m["id"] for m in stream.messages if m["id"] in reread_ids}
@@ -615,6 +628,25 @@ def judge(streams: Sequence[OrderStream], ledger: Ledger, latest: dict[str, Json
         if wrong:
             verdict.state_mismatches.append(f"{stream.order_id} (ticket {stream.ticket_id}): {'; '.join(wrong)}")
     return verdict
+
+
+def regressions(ledger: Ledger) -> list[str]:
+    """Per ticket, every storage write older (``ct.orderVersion``) than one novomind received before it."""
+    newest: dict[str, int] = {}
+    found: list[str] = []
+    for request in ledger.writes():
+        if request["method"] != "PUT" or not request["path"].endswith("/storage"):
+            continue
+        try:
+            body = json.loads(request["body"])
+        except ValueError:
+            continue  # cut by a SIGKILL mid-request: never applied
+        version = int(body.get("ct.orderVersion", 0))
+        ticket = request["path"].split("/")[-2]
+        if version < newest.get(ticket, 0):
+            found.append(f"ticket {ticket}: version {version} written after {newest[ticket]}")
+        newest[ticket] = max(version, newest.get(ticket, 0))
+    return found
 
 
 def latest_orders(dataset: Dataset, streams: Sequence[OrderStream]) -> dict[str, JsonObject]:

@@ -1,11 +1,13 @@
 """SIGKILL ``ctnm push --workers 2`` at random moments while it works, restart it, repeat: afterwards no
-event is lost and no novomind write was applied twice.
+event is lost, no memo was written twice and no ticket went back to an older order version.
 
 The stream: 40 seeded orders, primed (see harness), then each changed 7-10 times in the commercetools
 sandbox (real messages with consecutive sequence numbers, the order's latest state in the sandbox), all
 queued up front, each order's messages in sequence and the orders mixed. Every novomind write gets 5 ms
 of latency so a kill often lands between a write and the worker's record of it: the restarted worker
-then sends it again with the same ``Idempotency-Key`` and the sandbox answers from its first result.
+finds the write pending behind the order's mark and finishes it: a storage merge is sent again (the
+sandbox, like iAGENT, ignores the ``Idempotency-Key``; the merge is idempotent by nature), a memo is
+first looked for by its reference. ``test_exactly_once.py`` is the longer, two-process version.
 
 Kill points are seeded: a kill fires once a random share of the stream is done (10-80 %, at least a
 few events after the previous kill), so every kill hits a process in the middle of its work.
@@ -48,7 +50,8 @@ KILLS = 4
 BATCH = 4
 """GATEWAY_PUSH_BATCH_SIZE: a killed process holds at most 2 x 4 entries, so a kill disturbs a few orders
 (their later messages arrive first, a gap, a re-read) and the others go on being applied one by one."""
-BUDGET_SECONDS = 50.0
+BUDGET_SECONDS = 300.0
+"""Only stops a run that hangs: the proof takes 10-30 s."""
 
 
 async def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
@@ -110,8 +113,8 @@ async def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
     assert push_process.kills == KILLS
     assert [(x.message_id, x.attempts, x.reason) for x in letters] == []
     assert (stats.ready, stats.delayed, stats.in_flight, stats.dead) == (0, 0, 0, 0)
-    assert verdict.duplicated == 0, "a novomind write was applied twice"
-    assert max(counts["applied"] for counts in ledger.effects.values()) == 1
+    assert verdict.duplicated == 0, "a memo was written twice"
+    assert verdict.regressions == [], "a ticket went back to an older version"
     assert len(verdict.applied) + len(verdict.reread) + len(verdict.covered) + len(verdict.lost) == total
     assert verdict.memo_problems == []
     assert verdict.lost == []
