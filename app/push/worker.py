@@ -10,17 +10,21 @@ one worker at a time, across processes; :class:`app.storage.ports.SequenceGates`
    order that had earlier ones → the order is re-read and its current state written instead (a
    *snapshot*), so the ticket always ends with the order's latest state and never goes back to an
    older one;
-2. renders the writes (:mod:`app.push.effects`) for every linked ticket and performs each one under
-   its idempotency key: reserved, sent with the key as ``Idempotency-Key``, then marked done;
-3. raises the mark as it leaves the gate (stored only if its lease is still live), then
-   acknowledges the entry.
+2. renders the writes (:mod:`app.push.effects`) for every linked ticket, stores the raised mark with
+   those writes *pending* before the first of them leaves (write-ahead, fenced by the gate's ticket),
+   and performs each one under its idempotency key: reserved, sent with the key as
+   ``Idempotency-Key``, then marked done;
+3. leaves the gate with the mark, the pending writes cleared, then acknowledges the entry.
 
-A crash anywhere leaves the entry leased; when the lease runs out another worker gets it, finds the
-effects already done (or re-sends one whose completion was not recorded, with the same key) and the
-mark not yet raised. Failures are classified by :mod:`app.errors`: retriable ones are released with
-full-jitter backoff (``Retry-After`` is a floor) until ``max-attempts``, then dead-lettered; fatal
-ones are dead-lettered at once with their reason. Reasons and log lines carry ids and error classes,
-never payloads or personal data.
+A crash anywhere leaves the entry leased and, past step 2's mark, the writes pending: whoever enters
+the gate next finishes them first (a done write is skipped, a storage merge sent again under its key,
+a memo first looked for by its reference with the read ``push.toml`` declares, since novomind may
+not honour the key), so nothing older can be applied over what was written; the entry itself comes
+back when its lease runs out and is dropped as stale. Failures are classified by :mod:`app.errors`:
+retriable ones are released with full-jitter backoff (``Retry-After`` is a floor) until
+``max-attempts``, then dead-lettered; fatal ones are dead-lettered at once with their reason, and
+their pending writes dropped. Reasons and log lines carry ids and error classes, never payloads or
+personal data. The guarantees and their limits: docs/push.md.
 """
 
 from __future__ import annotations
