@@ -70,10 +70,11 @@ async def test_a_left_entry_can_neither_renew_nor_leave_again(storage: Storage) 
 async def test_an_expired_entry_is_fenced_off_whether_or_not_anyone_entered_since(storage: Storage) -> None:
     gates = storage.gates
     resource = fresh_resource()
-    stalled = await gates.enter(resource, lease_seconds=LEASE)
+    # Entered on a long lease, so the renewal cannot lose a race against it; renewed to a short one.
+    stalled = await gates.enter(resource, lease_seconds=LONG)
     assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LEASE) is True
 
-    await asyncio.sleep(PAST_LEASE)
+    await asyncio.sleep(PAST_LEASE)  # past the lease: a slower machine only makes it more so
     # Nobody entered: the lease ran out all the same.
     assert await gates.renew(resource, ticket=stalled.ticket, lease_seconds=LONG) is False
     assert await gates.leave(resource, ticket=stalled.ticket, mark="9@9") is False
@@ -113,7 +114,7 @@ async def test_a_mark_stored_while_holding_is_what_the_next_entry_reads(storage:
 async def test_a_holder_that_died_after_a_write_ahead_mark_leaves_it_to_the_next(storage: Storage) -> None:
     gates = storage.gates
     resource = fresh_resource()
-    crashed = await gates.enter(resource, lease_seconds=LEASE)
+    crashed = await gates.enter(resource, lease_seconds=LONG)
     assert await gates.renew(resource, ticket=crashed.ticket, lease_seconds=LEASE, mark="3@12!pending") is True
     await asyncio.sleep(PAST_LEASE)  # it never leaves: its lease runs out
     later = await gates.enter(resource, lease_seconds=LONG)

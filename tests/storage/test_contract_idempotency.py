@@ -112,10 +112,12 @@ async def test_abandon_after_complete_does_not_undo_it(storage: Storage) -> None
 async def test_expired_lease_is_taken_over_and_the_old_owner_can_no_longer_complete(storage: Storage) -> None:
     store = storage.idempotency
     key = fresh_key()
-    await store.reserve(key, owner="w1", lease_seconds=LEASE, ttl_seconds=LONG)
+    await store.reserve(key, owner="w1", lease_seconds=LONG, ttl_seconds=LONG)
     assert (await store.reserve(key, owner="w2", lease_seconds=LONG, ttl_seconds=LONG)).state == "busy"
+    # Its owner reserving again renews the lease from now: here to a short one, which then runs out.
+    assert (await store.reserve(key, owner="w1", lease_seconds=LEASE, ttl_seconds=LONG)).state == "acquired"
 
-    await asyncio.sleep(PAST_LEASE)
+    await asyncio.sleep(PAST_LEASE)  # past the lease: a slower machine only makes it more so
 
     assert (await store.reserve(key, owner="w2", lease_seconds=LONG, ttl_seconds=LONG)).state == "acquired"
     assert await store.complete(key, owner="w1", result=b"late") is False
@@ -131,7 +133,7 @@ async def test_expired_lease_and_expired_done_key_are_free_again(storage: Storag
     await store.reserve(leased, owner="w1", lease_seconds=LEASE, ttl_seconds=LONG)
     await store.reserve(done, owner="w1", lease_seconds=LONG, ttl_seconds=LEASE)
     await store.complete(done, owner="w1", result=b"r")
-    assert (await store.reserve(done, owner="w2", lease_seconds=LONG, ttl_seconds=LEASE)).state == "done"
+    # (That a done key answers "done" within its ttl is the first test's; asked here, it would race the short ttl.)
 
     await asyncio.sleep(PAST_LEASE)
 
