@@ -26,6 +26,7 @@ from app.http_pool import (
     Endpoint,
     KeepAliveTransport,
     _read_response,
+    _Reader,
     _serialize,
     direct_transport,
     routes_through_proxy,
@@ -256,7 +257,7 @@ def frame(body: bytes, cuts: list[int], *, chunked: bool) -> bytes:
 
 
 async def parse(data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-    reader = asyncio.StreamReader()
+    reader = _Reader()
     reader.feed_data(data)
     reader.feed_eof()
     return await _read_response(reader, "POST")
