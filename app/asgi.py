@@ -2,7 +2,7 @@
 
 ``create_app`` takes everything it wires as arguments (transports, mappings) so tests inject
 ``httpx.MockTransport`` or an in-process sandbox instead of patching by dotted path. Settings are
-read from the environment only by :func:`app_from_env`, which granian calls as a factory.
+read from the environment only by :func:`app_from_env`, which uvicorn calls as a factory.
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def create_app(
 
 
 def app_from_env() -> Litestar:
-    """granian's factory (``app.asgi:app_from_env``): settings are read here, once per process."""
+    """uvicorn factory (``app.asgi:app_from_env``): settings are read here, once per process."""
     settings = load_settings(os.environ)
     configure_logging(settings.gateway.log_level)
     return create_app(settings)

@@ -41,7 +41,9 @@ def _fail(message: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from app.serving import serve_gateway
+    import uvicorn
+
+    from app.http_server import OneWritePerTurnProtocol
 
     try:
         settings = load_settings(os.environ)
@@ -49,14 +51,23 @@ def _serve(args: argparse.Namespace) -> int:
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
     if args.no_push:
-        # Read by app_from_env in each worker process.
+        # Read by app_from_env in each uvicorn worker process.
         os.environ["GATEWAY_PUSH_IN_PROCESS"] = "false"
-    serve_gateway(target="app.asgi:app_from_env", host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run(
+        "app.asgi:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+        http=OneWritePerTurnProtocol,
+    )
     return 0
 
 
 def _run_service(main: Coroutine[Any, Any, int]) -> int:
-    """Run a long-lived service on uvloop where it is installed (as granian does for ``serve``).
+    """Run a long-lived service on uvloop where it is installed (as uvicorn does for ``serve``).
 
     The pusher is bound by per-request event-loop work (socket writes, callbacks, timers); uvloop does
     that in C. Measured with ``scripts/bench_push.py``: see the README's speed section.

@@ -9,24 +9,30 @@ pusher runs in the gateway process on the embedded backend, as ``ctnm serve`` ru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
+from collections.abc import Generator
 from pathlib import Path
+
+import uvicorn
+from litestar.types import ASGIApp
 
 from app.access import mint_token
 from app.asgi import create_app
+from app.http_server import OneWritePerTurnProtocol
 from app.mapping.loader import load_mappings
 from app.observability import configure_logging
 from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
 from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, DEMO_TICKET_ID, JP_ORDER_NUMBER, US_ORDER_NUMBER
 from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
-from app.serving import EmbeddedServer
 from app.settings import CommercetoolsSettings, GatewaySettings, NovomindSettings, Secret, Settings
 
-__all__ = ["demo_settings", "run_demo"]
+__all__ = ["bind_loopback", "demo_settings", "run_demo"]
 
 _PACKAGE_MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
 
@@ -36,6 +42,15 @@ def _mappings_dir() -> Path:
     if configured:
         return Path(configured)
     return Path("mappings") if Path("mappings").is_dir() else _PACKAGE_MAPPINGS
+
+
+def bind_loopback(host: str, port: int) -> socket.socket:
+    """A listening socket bound before the server starts, so the URL we print is the real one."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
 
 
 def demo_settings(
@@ -76,6 +91,19 @@ def demo_settings(
     )
 
 
+class _SharedSignalServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to the demo: one process hosts two servers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _server(app: ASGIApp) -> uvicorn.Server:
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http=OneWritePerTurnProtocol)
+    return _SharedSignalServer(config)
+
+
 async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int = 0) -> None:
     configure_logging("WARNING")
     jwt_secret = os.environ.get("GATEWAY_JWT_SECRET") or secrets.token_urlsafe(32)
@@ -83,15 +111,17 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
     load_mappings(mappings_dir)  # fail before binding anything
 
     sandbox_config = SandboxConfig(latency_ms=latency_ms)
-    novomind_config = NovomindSandboxConfig()
-    # Each port is reserved before anything starts, so the URLs printed and configured are the real ones.
-    sandbox_server = EmbeddedServer(create_commercetools_sandbox(sandbox_config))
-    novomind_server = EmbeddedServer(create_novomind_sandbox(novomind_config))
-    sandbox_url, novomind_url = sandbox_server.url, novomind_server.url
+    sandbox_sock = bind_loopback("127.0.0.1", 0)
+    sandbox_url = f"http://127.0.0.1:{sandbox_sock.getsockname()[1]}"
+    novomind_sock = bind_loopback("127.0.0.1", 0)
+    novomind_url = f"http://127.0.0.1:{novomind_sock.getsockname()[1]}"
+    gateway_sock = bind_loopback(host, port)
+    gateway_url = f"http://{host}:{gateway_sock.getsockname()[1]}"
 
     # The demo's links and queue live only as long as the demo: a throwaway embedded store.
     data_dir = Path(tempfile.mkdtemp(prefix="ctnm-demo-"))
     events_secret = secrets.token_urlsafe(24)
+    novomind_config = NovomindSandboxConfig()
     settings = demo_settings(
         sandbox_url,
         sandbox_config,
@@ -102,8 +132,9 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
         novomind=novomind_config,
         events_secret=events_secret,
     )
-    gateway_server = EmbeddedServer(create_app(settings), host=host, port=port)
-    gateway_url = gateway_server.url
+    sandbox_server = _server(create_commercetools_sandbox(sandbox_config))
+    novomind_server = _server(create_novomind_sandbox(novomind_config))
+    gateway_server = _server(create_app(settings))
     servers = (sandbox_server, novomind_server, gateway_server)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -121,9 +152,15 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
         )
 
     every_store = token(["*"])
-    tasks = [asyncio.create_task(server.serve()) for server in servers]
-    for server, task in zip(servers, tasks, strict=True):
-        await server.wait_listening(task)
+    tasks = [
+        asyncio.create_task(sandbox_server.serve(sockets=[sandbox_sock])),
+        asyncio.create_task(novomind_server.serve(sockets=[novomind_sock])),
+        asyncio.create_task(gateway_server.serve(sockets=[gateway_sock])),
+    ]
+    while not all(server.started for server in servers):
+        if any(t.done() for t in tasks):
+            break
+        await asyncio.sleep(0.02)
     print(
         f"""
 commercetools <-> novomind gateway demo
@@ -166,6 +203,6 @@ Press Ctrl-C to stop.""",
     print("demo stopped", flush=True)
 
 
-def _stop(*servers: EmbeddedServer) -> None:
+def _stop(*servers: uvicorn.Server) -> None:
     for server in servers:
-        server.stop()
+        server.should_exit = True

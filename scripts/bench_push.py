@@ -6,7 +6,7 @@
 Per backend (embedded SQLite in a temporary directory; Redis: a throwaway redis-server on a free
 loopback port, or ``--redis-url`` pointing at an *empty* database) the script starts, all on 127.0.0.1:
 
-- the novomind sandbox and the commercetools sandbox, each a granian subprocess (this script with
+- the novomind sandbox and the commercetools sandbox, each a uvicorn subprocess (this script with
   ``--serve``); the novomind one is wrapped to stamp the arrival time of every storage write with
   ``time.time()`` (same clock as this process), keyed by the event's message id, which the worker
   sends as ``X-Correlation-ID: push-<message id>``;
@@ -138,9 +138,7 @@ class ArrivalStamps:
 
 
 def serve(kind: str, port: int) -> None:
-    import uvloop
-
-    from app.serving import EmbeddedServer
+    import uvicorn
 
     app: Any
     if kind == "novomind":
@@ -151,16 +149,11 @@ def serve(kind: str, port: int) -> None:
         from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
 
         app = create_commercetools_sandbox(SandboxConfig(project_key=PROJECT_KEY))
+    from app.http_server import OneWritePerTurnProtocol
 
-    async def main() -> None:
-        server = EmbeddedServer(app, host=HOST, port=port)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, server.stop)
-        await server.serve()
-
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main())
+    uvicorn.run(
+        app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on", http=OneWritePerTurnProtocol
+    )
 
 
 # -- processes -----------------------------------------------------------------------------------------
@@ -212,7 +205,7 @@ class Processes:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time (user + system) each role's processes have used so far, from ``/proc``: every process
-        of each started process group, so a granian worker or ``ctnm push`` child counts with its parent. The
+        of each started process group, so a uvicorn or ``ctnm push`` child counts with its parent. The
         role is the name without its backend and index (``push``, ``receiver``); this script is ``bench``."""
         tick = os.sysconf("SC_CLK_TCK")
         roles = {process.pid: _role(name) for name, process in self._running}
@@ -1049,7 +1042,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--procs-redis", type=int, default=2, help="`ctnm push` processes with Redis")
     parser.add_argument("--procs-sqlite", type=int, default=2, help="`ctnm push` processes with SQLite")
     parser.add_argument("--workers", type=int, default=1, help="--workers of each `ctnm push`")
-    parser.add_argument("--receiver-workers", type=int, default=1, help="granian workers of `ctnm serve`")
+    parser.add_argument("--receiver-workers", type=int, default=1, help="uvicorn workers of `ctnm serve`")
     parser.add_argument("--batch-size", type=int, default=64, help="GATEWAY_PUSH_BATCH_SIZE")
     parser.add_argument("--log-level", default="WARNING", help="GATEWAY_LOG_LEVEL of the gateway processes")
     parser.add_argument(

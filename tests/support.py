@@ -13,10 +13,11 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import uvicorn
 from litestar.types import ASGIApp
 
 from app.access import mint_token
-from app.serving import EmbeddedServer
+from app.http_server import OneWritePerTurnProtocol
 from app.settings import CommercetoolsSettings, GatewaySettings, Secret, Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,49 +79,36 @@ def auth(scopes: Iterable[str] = ("orders:read",), stores: Iterable[str] = ("*",
 
 
 class ThreadedServer:
-    """An ASGI app served on a loopback port from a daemon thread with its own event loop, by the
-    server the gateway runs on (granian, :class:`~app.serving.EmbeddedServer`).
+    """uvicorn serving an ASGI app on a loopback port from a daemon thread with its own loop, on the
+    HTTP protocol the gateway serves with (:class:`~app.http_server.OneWritePerTurnProtocol`).
 
-    A thread (not the test's event loop) lets one server outlive many async tests.
+    A thread (not the test's event loop) lets one server outlive many async tests; uvicorn
+    installs no signal handlers outside the main thread.
     """
 
     def __init__(self, app: ASGIApp) -> None:
-        self._server = EmbeddedServer(app)
-        self.port: int = self._server.port
-        self.url = self._server.url
-        self._loop = asyncio.new_event_loop()
-        self._listening = threading.Event()
-        self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            task = asyncio.create_task(self._server.serve())
-            try:
-                await self._server.wait_listening(task)
-            except Exception as exc:  # noqa: BLE001 - any start-up failure: the starting thread raises it
-                self._failure = exc
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-                return
-            finally:
-                self._listening.set()
-            await task
-
-        try:
-            self._loop.run_until_complete(main())
-        finally:
-            self._loop.close()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", http=OneWritePerTurnProtocol)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
 
     def __enter__(self) -> ThreadedServer:
         self._thread.start()
-        if not self._listening.wait(timeout=20) or self._failure is not None:
-            raise RuntimeError("loopback server did not start within 15 s") from self._failure
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("loopback server did not start within 15 s")
+            time.sleep(0.01)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._server.stop)
+        self._server.should_exit = True
         self._thread.join(timeout=10)
+        self._sock.close()
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Caller tokens verified against a JWKS served over real HTTP on loopback.
 
-A one-route Litestar app plays the identity provider's JWKS endpoint under granian on 127.0.0.1;
+A one-route Litestar app plays the identity provider's JWKS endpoint under uvicorn on 127.0.0.1;
 the authenticator fetches it with the real httpx transport (no ``jwks_transport``), exactly as
 ``build_authenticator`` wires it from ``GATEWAY_JWKS_URL``.
 """

@@ -1,7 +1,7 @@
 """GET /v1/orders/{orderNumber} through the gateway against the commercetools sandbox over loopback.
 
 The gateway runs in-process (AsyncTestClient); everything it sends to commercetools crosses a
-real TCP connection to the sandbox under granian, including OAuth and the injected faults.
+real TCP connection to the sandbox under uvicorn, including OAuth and the injected faults.
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def _nm_sandbox_session() -> Iterator[NovomindSandbox]:
 
 @pytest.fixture
 def nm_sandbox(_nm_sandbox_session: NovomindSandbox) -> Iterator[NovomindSandbox]:
-    """The novomind sandbox on a loopback port (granian); data, faults and records reset per test."""
+    """The novomind sandbox on a loopback port (uvicorn); data, faults and records reset per test."""
     _nm_sandbox_session.state.reset()
     yield _nm_sandbox_session
     _nm_sandbox_session.state.reset()

@@ -1,4 +1,4 @@
-"""NovomindClient against the built-in iAGENT sandbox served by granian on a loopback port."""
+"""NovomindClient against the built-in iAGENT sandbox served by uvicorn on a loopback port."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Fixtures of the push proofs: both sandboxes on loopback, a store per backend, ``ctnm push`` processes.
 
 The commercetools sandbox is the suite's own (``sandbox`` in tests/conftest.py, reset per test); the
-novomind sandbox is served here the same way (granian in a thread on 127.0.0.1) and reset per test
+novomind sandbox is served here the same way (uvicorn in a thread on 127.0.0.1) and reset per test
 through its control route. Worker subprocesses reach both over loopback HTTP. Every proof runs once
 per backend: ``sqlite`` (a file in the test's directory) and ``redis`` (a throwaway redis-server).
 """

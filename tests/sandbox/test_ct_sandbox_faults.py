@@ -2,12 +2,14 @@
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import msgspec
 import pytest
+import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -18,7 +20,6 @@ from app.sandbox.commercetools import (
     SandboxState,
     create_commercetools_sandbox,
 )
-from app.serving import EmbeddedServer
 from tests.sandbox.calls import CLIENT, bearer, fetch_token
 
 Client = AsyncTestClient[Litestar]
@@ -209,13 +210,18 @@ async def test_invalid_faults_are_rejected(ct_client: Client, ct_state: SandboxS
 
 @pytest.fixture
 async def served(ct_app: Litestar, ct_state: SandboxState) -> AsyncIterator[str]:
-    """The session's sandbox on a loopback port, in this test's event loop, by the gateway's server."""
-    server = EmbeddedServer(ct_app, lifespan=False)
-    task = asyncio.create_task(server.serve())
-    await server.wait_listening(task)
-    yield server.url
-    server.stop()
+    """The session's sandbox under uvicorn on a loopback port, in this test's event loop."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(ct_app, log_level="critical", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.005)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
     await task
+    sock.close()
 
 
 @pytest.mark.integration

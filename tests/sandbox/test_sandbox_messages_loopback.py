@@ -1,6 +1,6 @@
 """CommercetoolsClient's Messages API calls against the commercetools sandbox over loopback.
 
-The sandbox runs under granian on a loopback port (the session's `sandbox` fixture, reset around every
+The sandbox runs under uvicorn on a loopback port (the session's `sandbox` fixture, reset around every
 test); changes are made through its control routes, and the client reads them back with the pusher's
 least-privilege scopes, OAuth, retries and all.
 """

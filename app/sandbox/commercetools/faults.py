@@ -6,7 +6,7 @@ they were injected, one fault per request.
 What each fault does to a matching request (after sleeping `delay_ms`):
 
 - `drop_connection`: the response starts (200, a `Content-Length` promising more) and the connection
-  goes away mid-body. Over HTTP the client sees a transport error
+  goes away mid-body. Under uvicorn the client sees a transport error
   (`httpx.RemoteProtocolError: peer closed connection without sending complete message body`); under
   in-process transports (`httpx.ASGITransport`, Litestar's test clients) the ASGI app raises
   `SandboxConnectionDroppedError`, a `ConnectionResetError`, which propagates out of the client call. A

@@ -5,7 +5,7 @@ for `times` matching requests and then spent; matching faults are used in the or
 injected, one per request. After sleeping `delay_ms`:
 
 - `drop_connection`: the response starts (200, a `Content-Length` promising more) and the connection
-  goes away mid-body. Over HTTP the client sees `httpx.RemoteProtocolError`; in-process (httpx's
+  goes away mid-body. Under uvicorn the client sees `httpx.RemoteProtocolError`; in-process (httpx's
   ASGI transport, Litestar's test clients) the app raises `NovomindConnectionDroppedError`, a
   `ConnectionResetError`.
 - `body="junk"`: a non-JSON body (an HTML error page) labelled `application/json;charset=UTF-8`, with
