@@ -79,7 +79,10 @@ _SPLITS_HEADER: Final = re.compile(rb"[\r\n\0]")
 _SPLITS_TARGET: Final = re.compile(rb"[ \r\n\0]")
 _HEAD_END: Final = re.compile(rb"\n\r?\n")
 _FORBIDDEN_IN_HEAD: Final = re.compile(rb"[\r\0]")
-_TOKEN: Final = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BARE_CR_OR_NUL: Final = re.compile(rb"\r(?!\n)|\0")
+_STATUS_LINE: Final = re.compile(rb"(HTTP/1\.[01]) ([0-9]{3})(?: .*)?")
+# A field line: a token, a colon, the value without its surrounding spaces and tabs.
+_FIELD_LINE: Final = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*")
 _LENGTH: Final = re.compile(rb"[0-9]{1,18}")
 _CHUNK_SIZE: Final = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
@@ -457,7 +460,10 @@ async def _read_response(
     try:
         while True:
             head = await reader.read_head()
-            status_line, *header_lines = (line[:-1] if line.endswith(b"\r") else line for line in head.split(b"\n"))
+            if _BARE_CR_OR_NUL.search(head):
+                raise httpx.RemoteProtocolError("the answer's head holds a bare CR or NUL")
+            # CRLF line ends, or a lone LF (RFC 9112 §2.2); the last two lines are the empty ones.
+            status_line, *header_lines = head.replace(b"\r\n", b"\n").split(b"\n")
             version, status = _status(status_line)
             if not (100 <= status < 200 and status != 101):
                 break
@@ -490,38 +496,28 @@ async def _read_response(
 
 
 def _status(line: bytes) -> tuple[bytes, int]:
-    version, _, rest = line.partition(b" ")
-    code = rest[:3]
-    if (
-        version not in (b"HTTP/1.1", b"HTTP/1.0")
-        or not _LENGTH.fullmatch(code)
-        or len(code) != 3
-        or rest[3:4] not in (b"", b" ")
-        or _FORBIDDEN_IN_HEAD.search(rest)
-    ):
+    matched = _STATUS_LINE.fullmatch(line)
+    if matched is None:
         raise httpx.RemoteProtocolError("a malformed status line in the answer")
-    return version, int(code)
+    return matched[1], int(matched[2])
 
 
 def _fields(lines: list[bytes], version: bytes) -> tuple[list[tuple[bytes, bytes]], int | None, bool, bool]:
-    """(headers, Content-Length, chunked, keep-alive) of a head's field lines (line ends removed)."""
+    """(headers, Content-Length, chunked, keep-alive) of a head's field lines (line ends removed, no
+    bare CR or NUL)."""
     if len(lines) > MAX_HEADERS:
         raise httpx.RemoteProtocolError("the answer has too many header fields")
     headers: list[tuple[bytes, bytes]] = []
     for line in lines:
-        if _FORBIDDEN_IN_HEAD.search(line):
-            raise httpx.RemoteProtocolError("a header line of the answer holds a bare CR or NUL")
-        if line[:1] in (b" ", b"\t"):
+        field = _FIELD_LINE.fullmatch(line)
+        if field is not None:
+            headers.append((field[1], field[2]))
+        elif line[:1] in (b" ", b"\t") and headers:
             # Obsolete line folding (RFC 9112 §5.2): the value goes on, joined by one space.
-            if not headers:
-                raise httpx.RemoteProtocolError("the answer's first header line is folded")
             name, value = headers[-1]
             headers[-1] = (name, (value + b" " + line.strip(b" \t")).strip(b" \t"))
-            continue
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.fullmatch(name):
+        else:
             raise httpx.RemoteProtocolError("a malformed header line in the answer")
-        headers.append((name, value.strip(b" \t")))
     length: int | None = None
     codings: list[bytes] = []
     connection_tokens: set[bytes] = set()
