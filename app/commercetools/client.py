@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import httpx
 import msgspec
@@ -46,13 +46,17 @@ from app.commercetools.queries import (
     query_params,
 )
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
-from app.http_pool import Answer, Endpoint, KeepAliveTransport, Received, direct_transport
+from app.http_pool import Answer, Endpoint, KeepAliveTransport, Received, direct_transport, path_segment
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
 
 __all__ = ["CommercetoolsClient"]
 
 UPSTREAM: Final = "commercetools"
+# The largest answer read: a Messages API page (limit 500, the poller's page) of messages that may each
+# carry a whole order (OrderCreated), a document of up to 16 MB. A smaller cap would fail the poller's
+# window on such a page at every poll, for ever; it bounds the memory of one read, not more.
+MAX_ANSWER_BYTES: Final = 500 * 16 * 1024 * 1024
 _logger = logging.getLogger("app.commercetools")
 _STORE_KEY = re.compile(r"^[A-Za-z0-9_-]{2,256}$")
 _order_decoder = msgspec.json.Decoder(CtOrder)
@@ -124,10 +128,18 @@ class CommercetoolsClient:
         self._token_lock = asyncio.Lock()
         # At most max_connections requests at once, whatever the transport; the others wait here.
         self._slots = asyncio.Semaphore(settings.max_connections)
+        # Reads go out on the gateway's own keep-alive transport (httpcore's pool probed every pooled
+        # connection on each request: with the pusher's many concurrent order reads that was a third of
+        # a push worker's CPU; py-spy, scripts/bench_push.py), unless the environment names a proxy;
+        # the token request and any URL that needs escaping on httpx's own. An injected transport
+        # (tests: httpx.MockTransport) carries every request, unless it is a KeepAliveTransport.
         if transport is None:
-            # httpcore's pool probes every pooled connection on each request: with the pusher's many
-            # concurrent order reads that was a third of a push worker's CPU (py-spy, scripts/bench_push.py).
-            transport = direct_transport(settings.auth_url, settings.api_url, max_idle=settings.max_connections)
+            own = direct_transport(
+                settings.auth_url, settings.api_url, max_idle=settings.max_connections, max_body_bytes=MAX_ANSWER_BYTES
+            )
+        else:
+            own = transport if isinstance(transport, KeepAliveTransport) else None
+        self._own = own
         self._http = AsyncOAuth2Client(
             client_id=settings.client_id,
             client_secret=settings.client_secret.reveal(),
@@ -139,36 +151,34 @@ class CommercetoolsClient:
             # authlib refetches on its own only for a token that has really expired.
             leeway=0,
             timeout=settings.timeout_seconds,
-            # None: httpx's own transport, through the proxy the environment names (direct_transport).
-            transport=transport,
+            # None: httpx's own transport (through the proxy the environment may name).
+            transport=None if own is not None else transport,
             limits=httpx.Limits(max_connections=settings.max_connections, max_keepalive_connections=20),
         )
         self._http.register_compliance_hook("access_token_response", self._check_token_response)
         # Reads on the gateway's own transport skip httpx's client (request building, auth flow,
         # cookies, redirects): that was most of an order read's CPU, and the pusher reads an order
         # per event. The token is ours to refresh (_refresh_token_if_stale) on either path.
-        self._direct = (
-            (transport, Endpoint.parse(settings.api_url), dict(self._http.headers))
-            if isinstance(transport, KeepAliveTransport)
-            else None
-        )
+        self._direct = None if own is None else (own, Endpoint.parse(settings.api_url), dict(self._http.headers))
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._own is not None:
+            await self._own.aclose()
 
     # -- public operations -------------------------------------------------------------------
 
     async def get_order_by_number(
         self, order_number: str, *, store_key: str | None = None, expand: Sequence[str] = ORDER_EXPANSIONS
     ) -> CtOrder | None:
-        path = f"{self._scope_path(store_key)}/orders/order-number={quote(order_number, safe='')}"
+        path = f"{self._scope_path(store_key)}/orders/order-number={path_segment(order_number)}"
         template = self._template(store_key, "/orders/order-number={orderNumber}")
         return await self._get(template, path, [("expand", e) for e in expand], _order_decoder, "order")
 
     async def get_order_by_id(
         self, order_id: str, *, store_key: str | None = None, expand: Sequence[str] = ORDER_EXPANSIONS
     ) -> CtOrder | None:
-        path = f"{self._scope_path(store_key)}/orders/{quote(order_id, safe='')}"
+        path = f"{self._scope_path(store_key)}/orders/{path_segment(order_id)}"
         template = self._template(store_key, "/orders/{id}")
         return await self._get(template, path, [("expand", e) for e in expand], _order_decoder, "order")
 
@@ -185,7 +195,7 @@ class CommercetoolsClient:
     async def get_customer_by_id(
         self, customer_id: str, *, store_key: str | None = None, expand: Sequence[str] = CUSTOMER_EXPANSIONS
     ) -> CtCustomer | None:
-        path = f"{self._scope_path(store_key)}/customers/{quote(customer_id, safe='')}"
+        path = f"{self._scope_path(store_key)}/customers/{path_segment(customer_id)}"
         template = self._template(store_key, "/customers/{id}")
         return await self._get(template, path, [("expand", e) for e in expand], _customer_decoder, "customer")
 
@@ -224,7 +234,7 @@ class CommercetoolsClient:
 
     async def get_message(self, message_id: str) -> msgspec.Raw | None:
         """One message as raw JSON (``GET /messages/{id}``, for ``payloadNotIncluded``); ``None`` on 404."""
-        path = f"{self._scope_path(None)}/messages/{quote(message_id, safe='')}"
+        path = f"{self._scope_path(None)}/messages/{path_segment(message_id)}"
         return await self._get("/messages/{id}", path, [], _raw_decoder, "message")
 
     async def ensure_token(self) -> None:

@@ -39,7 +39,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
-from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -52,7 +51,7 @@ from app.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from app.http_pool import Endpoint, KeepAliveTransport, Received, direct_transport
+from app.http_pool import Endpoint, KeepAliveTransport, Received, direct_transport, encode_dot_segments, path_segment
 from app.observability import correlation_id, log_event
 from app.settings import NovomindSettings
 
@@ -167,18 +166,22 @@ class NovomindClient:
         # At most max_connections requests at once (the transport opens a connection whenever none is
         # idle); the others wait here, and that wait does not count against a request's own timeout.
         self._slots = asyncio.Semaphore(settings.max_connections)
-        # Every connection may stay open: the pusher writes steadily, and reconnecting costs more than
-        # an idle socket. Tests pass an httpx.MockTransport or ASGITransport instead. None: the
-        # environment names a proxy for iAGENT, and httpx's own transport goes through it.
-        self._transport = transport or direct_transport(self._base_url, max_idle=settings.max_connections)
-        own = self._transport if isinstance(self._transport, KeepAliveTransport) else None
+        # Writes go out on the gateway's own keep-alive transport (the measured hot path, see
+        # app/http_pool.py), unless the environment names a proxy for iAGENT; everything else (the
+        # token form, a path that needs escaping) on httpx's own. Every connection may stay open: the
+        # pusher writes steadily, and reconnecting costs more than an idle socket. Tests pass an
+        # httpx.MockTransport or ASGITransport instead, which then carries every request.
+        if transport is None:
+            own = direct_transport(self._base_url, max_idle=settings.max_connections)
+        else:
+            own = transport if isinstance(transport, KeepAliveTransport) else None
+        self._own = own
+        self._transport = None if transport is None or own is not None else transport
         self._lean = None if own is None else (own, Endpoint.parse(self._base_url))
         self._timeout = httpx.Timeout(settings.timeout_seconds).as_dict()
         # What a direct send asks of the transport: nothing, as _exchange bounds the whole exchange
         # with one deadline; a second timer per write (the transport's read timeout) cost CPU for nothing.
         self._untimed: dict[str, float | None] = dict.fromkeys(self._timeout)
-        # Resource requests go straight to the transport (see _exchange); the client is kept for the
-        # token form, on the same transport and so the same connections.
         self._http = httpx.AsyncClient(
             transport=self._transport,
             timeout=httpx.Timeout(settings.timeout_seconds),
@@ -189,6 +192,8 @@ class NovomindClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._own is not None:
+            await self._own.aclose()
 
     # -- public operations -------------------------------------------------------------------
 
@@ -224,7 +229,7 @@ class NovomindClient:
         """``GET /iMail/api/rest/tickets/{id}`` (a simulator-only resource); ``None`` when it does not exist."""
         if not ticket_id:
             raise ValueError("ticket id must not be empty")
-        path = f"/iMail/api/rest/tickets/{quote(ticket_id, safe='')}"
+        path = f"/iMail/api/rest/tickets/{path_segment(ticket_id)}"
         response = await self._authorized("GET", path, TICKET_TEMPLATE, self._resource_headers(), None)
         body = self._received(TICKET_TEMPLATE, response)
         if response.status_code == 404:
@@ -317,7 +322,7 @@ class NovomindClient:
     async def _authorized(
         self, method: str, path: str, template: str, headers: Mapping[str, str], content: bytes | None
     ) -> Received:
-        url = self._base_url + path
+        url = self._base_url + encode_dot_segments(path)
         token = await self._access_token()
         started = self._clock()
         response = await self._exchange(
@@ -389,7 +394,7 @@ class NovomindClient:
             if (target := endpoint.target(path)) is not None:
                 return await transport.send_direct(method, endpoint, target, headers, content or b"", self._untimed)
         request = httpx.Request(method, url, headers=headers, content=content, extensions={"timeout": self._timeout})
-        if self._transport is None:  # through the environment's proxy: only the client knows the way
+        if self._transport is None:  # httpx's own transport, through the environment's proxy if it names one
             return await self._http.send(request)
         response = await self._transport.handle_async_request(request)
         try:

@@ -26,6 +26,7 @@ from app.http_pool import (
     Endpoint,
     KeepAliveTransport,
     _read_response,
+    _Reader,
     _serialize,
     direct_transport,
     routes_through_proxy,
@@ -159,10 +160,19 @@ async def test_an_answer_framed_by_closing_is_read_to_the_end_and_its_connection
 
 @loopback
 async def test_a_connection_closed_while_idle_is_replaced_not_failed() -> None:
-    async with scripted([answer_and_close(OK)], [OK]) as server:
+    closed = asyncio.Event()
+
+    async def answer_then_close(writer: asyncio.StreamWriter) -> None:
+        writer.write(OK)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        closed.set()
+
+    async with scripted([answer_then_close], [OK]) as server:
         transport = KeepAliveTransport()
         await send(transport, server.url)
-        await asyncio.sleep(0.05)  # the server's FIN arrives while the connection is idle
+        await closed.wait()  # the server's FIN is on its way while the connection is idle
         second = await send(transport, server.url)
         await transport.aclose()
     assert second.status_code == 200
@@ -194,18 +204,25 @@ async def test_a_broken_answer_fails_and_its_connection_is_not_reused(step: Step
 
 @loopback
 async def test_a_slow_answer_times_out_and_the_late_answer_is_never_read_as_the_next_one() -> None:
+    timed_out = asyncio.Event()
+    late_sent = asyncio.Event()
+
     async def late(writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(0.3)
+        await timed_out.wait()  # no answer at all until the client has given up
         writer.write(b"HTTP/1.1 500 Late\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        late_sent.set()
 
     async with scripted([late], [OK]) as server:
         transport = KeepAliveTransport()
         with pytest.raises(httpx.ReadTimeout):
             await send(transport, server.url, timeout=0.1)
-        await asyncio.sleep(0.3)
+        timed_out.set()
+        await late_sent.wait()
         after = await send(transport, server.url)
         await transport.aclose()
     assert after.status_code == 200
+    assert server.connections == 2
 
 
 @loopback
@@ -256,7 +273,7 @@ def frame(body: bytes, cuts: list[int], *, chunked: bool) -> bytes:
 
 
 async def parse(data: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
-    reader = asyncio.StreamReader()
+    reader = _Reader()
     reader.feed_data(data)
     reader.feed_eof()
     return await _read_response(reader, "POST")

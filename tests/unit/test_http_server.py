@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar, Request, Response, get, head, post
 from litestar.response import Stream
 
-from app.http_server import TurnBufferedTransport
+from app.http_server import FLUSH_BYTES, TurnBufferedTransport
 from tests.support import ThreadedServer
 
 HOST: Final = "127.0.0.1"
@@ -178,3 +178,39 @@ def test_pipelined_requests_on_one_connection_are_answered_in_order(served: Thre
     assert received.count(b"HTTP/1.1 200 OK") == 4
     assert received.count(b'{"ok":"yes"}') == 3
     assert received.endswith(b"bye")
+
+
+async def test_a_large_answer_reaches_the_transport_within_the_turn_so_flow_control_can_pause_it() -> None:
+    """Issue 15, finding 7: collecting a whole turn's writes hid them from the transport's high-water
+    mark, so an app streaming to a client that never reads went on within one turn (four such
+    clients of a 64 MiB stream cost 292 MB). The real transport must see the bytes, and pause the
+    protocol, before the turn ends."""
+    paused = asyncio.Event()
+
+    class Recorder(asyncio.Protocol):
+        def pause_writing(self) -> None:
+            paused.set()
+
+    accepted: list[asyncio.StreamWriter] = []
+    never_reads = await asyncio.start_server(lambda _, writer: accepted.append(writer), HOST, 0)
+    port = never_reads.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_connection(Recorder, HOST, port)
+    buffered = TurnBufferedTransport(transport, loop)
+    chunk = b"x" * (1024 * 1024)
+    written = 0
+    # One loop turn, as an app whose sends never have to wait: stop as soon as flow control says so.
+    while not paused.is_set() and written < 64:
+        buffered.write(chunk)
+        written += 1
+    try:
+        assert paused.is_set(), "64 MiB collected within one turn and flow control never told"
+        assert written < 64
+        # What the turn still holds back is below one flush; the rest is the transport's to account for.
+        assert buffered.get_write_buffer_size() - transport.get_write_buffer_size() < FLUSH_BYTES
+    finally:
+        buffered.abort()
+        for writer in accepted:
+            writer.close()
+        never_reads.close()
+        await never_reads.wait_closed()
