@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
 from app.access import Caller
+from app.api.conditional import answered, cached_view_responses, wants_fresh
 from app.api.params import (
     ContactExternalIdQuery,
     CountryQuery,
@@ -37,15 +40,17 @@ class CustomerController(Controller):
         operation_id="GetCustomer",
         opt={"scope": ("customers:read", "orders:read")},
         summary="One customer with order count and most recent orders",
-        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+        # Cached views (app/cache): ETag / If-None-Match, Cache-Control: no-cache for a fresh read.
+        responses=cached_view_responses(CustomerView) | problem_responses(400, 401, 403, 404, 422, 502, 503),
     )
     async def get_customer(
         self,
+        request: Request[Any, Any, Any],
         lookup: NamedDependency[LookupService],
         caller: NamedDependency[Caller],
         customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
-    ) -> CustomerView:
-        return await lookup.get_customer(customerId, caller)
+    ) -> Response[bytes]:
+        return answered(request, await lookup.customer_answer(customerId, caller, refresh=wants_fresh(request)))
 
     @get(
         "/",

@@ -10,14 +10,16 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import msgspec
 
 from app.access import Caller
+from app.cache import Fill, Served, Slot, ViewCache
 from app.commercetools.models import CtCustomer, CtOrder
 from app.commercetools.queries import OrderQuery, Predicate
 from app.errors import InvalidInputError, NotFoundError
+from app.lookup.answers import Answer, RefreshBudget, encode_answer
 from app.lookup.formats import RESOURCE_ID_PATTERN
 from app.lookup.links import LinkService
 from app.lookup.phone import normalize_phone
@@ -57,8 +59,12 @@ class LookupService:
         audit: AuditLog,
         payloads: PayloadLog,
         *,
+        cache: ViewCache,
+        refreshes: RefreshBudget | None = None,
         now: Callable[[], datetime] = _utcnow,
     ) -> None:
+        self._cache = cache
+        self._refreshes = refreshes or RefreshBudget(0)
         self._payloads = payloads
         self._reader = reader
         self._rules = rules
@@ -73,13 +79,47 @@ class LookupService:
     # -- orders ---------------------------------------------------------------------------------
 
     async def get_order(self, order_number: str, caller: Caller) -> OrderView:
-        order = await self._reader.find_order(order_number, caller)
-        if order is None:
+        """The order as this caller may see it (decoded from :meth:`order_answer`)."""
+        return msgspec.json.decode((await self.order_answer(order_number, caller)).body, type=OrderView)
+
+    async def order_answer(self, order_number: str, caller: Caller, *, refresh: bool = False) -> Answer:
+        """The order view for this caller, from the cache when fresh enough (see ``app.cache``).
+
+        ``refresh``: the caller asked for a fresh read (``Cache-Control: no-cache``), honoured
+        within the caller's refresh budget.
+        """
+
+        async def load() -> Fill | None:
+            order = await self._reader.find_order(order_number, caller)
+            if order is None:
+                return None
+            view = normalize_order(order, self._rules, fetched_at=self._now())
+            links, warnings = await self._links.links_of_order(order, caller)
+            view = msgspec.structs.replace(view, links=links, warnings=warnings)
+            customer_tag = self._cache.name("customer", order.customer_id) if order.customer_id else None
+            tags = (self._cache.name("order", order.id), *((customer_tag,) if customer_tag else ()))
+            return Fill(_VIEW_ENCODER.encode(view), view.store, tags, owner=customer_tag, keep=not warnings)
+
+        served = await self._cache.read(
+            self._cache.name("order-number", order_number),
+            _scope(caller),
+            load,
+            refresh=refresh and self._refreshes.allow(caller),
+        )
+        # The cached entry is the same for every caller: this caller's store is checked on each answer.
+        if served is None or not caller.may_see_store(served.slot.entry.store):
             raise NotFoundError("order")
-        view = normalize_order(order, self._rules, fetched_at=self._now())
-        links, warnings = await self._links.links_of_order(order, caller)
-        view = msgspec.structs.replace(view, links=links, warnings=warnings)
-        return await self._present(caller, view, self._masker.order, "order", view.id)
+        view: OrderView = served.slot.memo(OrderView, lambda: _ORDER.decode(served.slot.entry.view))
+        visible = [link for link in view.links if caller.may_see_store(link.store)]
+        if len(visible) != len(view.links) or served.stale:
+            view = msgspec.structs.replace(view, links=visible, stale=served.stale)
+            shown = await self._present(caller, view, self._masker.order, "order", view.id)
+            return encode_answer(shown, stale=served.stale)
+        return await self._answer(caller, served, view, self._masker.order, "order")
+
+    async def evict_order(self, order_id: str) -> None:
+        """A status event for this order: its views and its customer's, in every process."""
+        await self._cache.evict("order", order_id)
 
     async def list_orders(
         self, caller: Caller, *, email: str | None = None, customer_id: str | None = None, limit: int = 20
@@ -102,11 +142,38 @@ class LookupService:
     # -- customers ------------------------------------------------------------------------------
 
     async def get_customer(self, customer_id: str, caller: Caller) -> CustomerView:
-        customer = await self._reader.find_customer(customer_id, caller)
-        if customer is None:
+        return msgspec.json.decode((await self.customer_answer(customer_id, caller)).body, type=CustomerView)
+
+    async def customer_answer(self, customer_id: str, caller: Caller, *, refresh: bool = False) -> Answer:
+        """One customer for this caller, cached per caller scope: its order count and recent orders
+        are those of the caller's stores."""
+        scope = _scope(caller)
+
+        async def load() -> Fill | None:
+            customer = await self._reader.find_customer(customer_id, caller)
+            if customer is None:
+                return None
+            view = await self._customer_view(customer, caller)
+            tags = (self._cache.name("customer", customer.id),)
+            market = customer.stores[0].key if len(customer.stores) == 1 else None
+            return Fill(_VIEW_ENCODER.encode(view), market, tags)
+
+        served = await self._cache.read(
+            self._cache.name("customer-view", f"{customer_id}|{scope}"),
+            scope,
+            load,
+            refresh=refresh and self._refreshes.allow(caller),
+        )
+        view: CustomerView | None = (
+            served.slot.memo(CustomerView, lambda: _CUSTOMER.decode(served.slot.entry.view)) if served else None
+        )
+        if served is None or view is None or not caller.may_see_customer(view.stores):
             raise NotFoundError("customer")
-        view = await self._customer_view(customer, caller)
-        return await self._present(caller, view, self._masker.customer, "customer", view.id)
+        if served.stale:
+            view = msgspec.structs.replace(view, stale=True)
+            shown_customer = await self._present(caller, view, self._masker.customer, "customer", view.id)
+            return encode_answer(shown_customer, stale=True)
+        return await self._answer(caller, served, view, self._masker.customer, "customer")
 
     async def find_customers(
         self, caller: Caller, *, email: str | None = None, phone: str | None = None, country: str | None = None
@@ -208,6 +275,22 @@ class LookupService:
 
     # -- plumbing -------------------------------------------------------------------------------
 
+    async def _answer(
+        self, caller: Caller, served: Served, view: V, mask: Callable[[V], tuple[V, list[str]]], resource_type: str
+    ) -> Answer:
+        """A fresh cached view as this caller may see it; each body is encoded once per entry."""
+        slot: Slot = served.slot
+        resource_id = getattr(view, "id", "-")
+        if PII_SCOPE not in caller.scopes:
+            masked, answer = slot.memo(("masked", resource_type), lambda: _masked_answer(view, mask))
+            self._payloads.answer(resource_type, masked)
+            return answer  # type: ignore[no-any-return]
+        whole = await self._present(caller, view, mask, resource_type, resource_id)
+        if whole is not view:
+            return encode_answer(whole)
+        _, answer = slot.memo(("whole", resource_type), lambda: (None, encode_answer(view)))
+        return answer  # type: ignore[no-any-return]
+
     async def _present(
         self, caller: Caller, view: V, mask: Callable[[V], tuple[V, list[str]]], resource_type: str, resource_id: str
     ) -> V:
@@ -303,6 +386,21 @@ class LookupService:
         if e164 is None:
             raise InvalidInputError("phone", "not a possible phone number")
         return e164
+
+
+_VIEW_ENCODER: Final = msgspec.json.Encoder()
+_ORDER: Final = msgspec.json.Decoder(OrderView)
+_CUSTOMER: Final = msgspec.json.Decoder(CustomerView)
+
+
+def _scope(caller: Caller) -> str:
+    """Callers with the same stores read the same things from commercetools."""
+    return "*" if caller.stores is None else ",".join(sorted(caller.stores))
+
+
+def _masked_answer(view: V, mask: Callable[[V], tuple[V, list[str]]]) -> tuple[V, Answer]:
+    masked, _ = mask(view)
+    return masked, encode_answer(masked)
 
 
 def _looks_like_id(value: str) -> bool:

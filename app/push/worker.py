@@ -134,7 +134,9 @@ class PushWorker:
         options: WorkerOptions,
         rng: random.Random | None = None,
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
+        evict: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        self._evict = evict
         self._queue = queue
         self._idempotency = idempotency
         self._gates = gates
@@ -237,6 +239,9 @@ class PushWorker:
         use_correlation_id(f"push-{delivery.message_id}"[:128])
         started = time.perf_counter()
         effects = 0
+        if self._evict is not None:
+            # The view cache (issue 17): this resource's cached views are out of date in every process.
+            await self._evict(delivery.key)
         try:
             outcome, effects = await self._process(delivery)
         except RetriableError as exc:
