@@ -23,6 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
+from app.api.conditional import CallerReads
 from app.api.customers import CustomerController, LookupController
 from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
@@ -118,6 +119,10 @@ def _services(state: State) -> Services:
 
 def _lookup(services: NamedDependency[Services]) -> LookupService:
     return services.lookup
+
+
+def _caller_reads(services: NamedDependency[Services], request: GatewayRequest) -> CallerReads:
+    return CallerReads(services.lookup, provide_caller(request))
 
 
 def _links(services: NamedDependency[Services]) -> LinkService:
@@ -299,6 +304,7 @@ def create_app(
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
+            "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "queue": Provide(_queue, sync_to_thread=False),

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
 from app.access import Caller
-from app.api.conditional import answered, cached_view_responses, wants_fresh
+from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
 from app.api.params import CustomerIdQuery, EmailQuery, LimitQuery, OrderNumberPath
 from app.api.problems import problem_responses
 from app.lookup import LookupService
@@ -38,11 +38,11 @@ class OrderController(Controller):
     async def get_order(
         self,
         request: Request[Any, Any, Any],
-        lookup: NamedDependency[LookupService],
-        caller: NamedDependency[Caller],
+        reads: NamedDependency[CallerReads],
         orderNumber: OrderNumberPath,  # noqa: N803 - the public path parameter's name
     ) -> Response[bytes]:
-        return answered(request, await lookup.order_answer(orderNumber, caller, refresh=wants_fresh(request)))
+        answer = await reads.lookup.order_answer(orderNumber, reads.caller, refresh=wants_fresh(request))
+        return answered(request, answer)
 
     @get(
         "/",

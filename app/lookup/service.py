@@ -19,7 +19,7 @@ from app.cache import Fill, Served, Slot, ViewCache
 from app.commercetools.models import CtCustomer, CtOrder
 from app.commercetools.queries import OrderQuery, Predicate
 from app.errors import InvalidInputError, NotFoundError
-from app.lookup.answers import Answer, RefreshBudget, encode_answer
+from app.lookup.answers import Answer, RefreshBudget, encode_answer, entity_tag
 from app.lookup.formats import RESOURCE_ID_PATTERN
 from app.lookup.links import LinkService
 from app.lookup.phone import normalize_phone
@@ -191,6 +191,14 @@ class LookupService:
         )
 
     # -- lookup ---------------------------------------------------------------------------------
+
+    async def lookup_answer(self, caller: Caller, **inputs: str | None) -> Answer:
+        """:meth:`lookup`, encoded, with a weak tag: equal when only the time of reading differs."""
+        view = await self.lookup(caller, **inputs)
+        stable = view
+        if view.customer is not None:
+            stable = msgspec.structs.replace(view, customer=msgspec.structs.replace(view.customer, fetched_at=None))
+        return Answer(_VIEW_ENCODER.encode(view), "W/" + entity_tag(_VIEW_ENCODER.encode(stable)))
 
     async def lookup(
         self,

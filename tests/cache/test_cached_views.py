@@ -24,6 +24,7 @@ from app.asgi import create_app
 from app.sandbox.commercetools.faults import Fault
 from app.sandbox.commercetools.seed import (
     CH_ORDER_NUMBER,
+    DEMO_CUSTOMER_EMAIL,
     DEMO_ORDER_NUMBER,
     JP_ORDER_NUMBER,
     KWD_ORDER_NUMBER,
@@ -73,6 +74,16 @@ async def test_etag_and_if_none_match(gateway: AsyncTestClient[Litestar], sandbo
     whole = await gateway.get(f"/v1/orders/{DEMO_ORDER_NUMBER}", headers=auth(["orders:read", "pii:read"]))
     assert whole.headers["etag"] != first.headers["etag"]
     assert _order_reads(sandbox, DEMO_ORDER_NUMBER) == 1
+
+
+async def test_the_lookup_has_an_etag_too(gateway: AsyncTestClient[Litestar]) -> None:
+    headers = auth(["orders:read", "customers:read"])
+    first = await gateway.get("/v1/lookup", params={"email": DEMO_CUSTOMER_EMAIL}, headers=headers)
+    assert first.status_code == 200
+    again = await gateway.get(
+        "/v1/lookup", params={"email": DEMO_CUSTOMER_EMAIL}, headers=headers | {"If-None-Match": first.headers["etag"]}
+    )
+    assert again.status_code == 304
 
 
 async def test_no_cache_reads_afresh_within_the_callers_budget(
