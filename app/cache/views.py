@@ -179,6 +179,8 @@ class ViewCache:
                 return await asyncio.shield(flight)
             return await asyncio.wait_for(asyncio.shield(flight), rule.refresh_wait_seconds)
         except (TimeoutError, RetriableError, UpstreamContractError) as exc:
+            if age <= rule.ttl_seconds:
+                return Served(slot, stale=False, age_seconds=age)  # a forced refresh failed: still fresh
             if age <= rule.max_stale_seconds:
                 log_event(_log, logging.INFO, "cache.stale", age_seconds=round(age, 1), reason=type(exc).__name__)
                 return Served(slot, stale=True, age_seconds=age)

@@ -194,6 +194,9 @@ async def test_refresh_forces_an_upstream_read() -> None:
     await _read(cache, upstream)
     await _read(cache, upstream, refresh=True)
     assert upstream.calls == 2
+    upstream.failing = True
+    # A forced refresh that fails leaves a view within its ttl as it was: fresh, not stale.
+    assert not (await _read(cache, upstream, refresh=True)).stale
 
 
 async def test_eviction_reaches_every_process(redis_url: str, namespace: str) -> None:
