@@ -209,10 +209,6 @@ class RedisTier:
             log_event(_log, logging.WARNING, "cache.unreadable", reason=type(exc).__name__)
             return None
 
-    async def epoch(self) -> bytes:
-        value = await self.client.get(self.prefix + "epoch")
-        return value if isinstance(value, bytes) else b"0"
-
     async def put(self, name: str, entry: Entry, *, ttl_seconds: float, epoch: bytes) -> bool:
         sealed = self._sealer.seal(_ENTRY_ENCODER.encode(entry), self._where(name))
         ttl_ms = max(int(ttl_seconds * 1000), 1)
@@ -231,8 +227,13 @@ class RedisTier:
     async def evict(self, tags: list[str]) -> int:
         return int(await self._evict(args=[self.prefix, *tags]))
 
-    async def lock(self, flight: str, token: str, seconds: float) -> bool:
-        return bool(await self.client.set(self.prefix + "l:" + flight, token, nx=True, px=int(seconds * 1000)))
+    async def lock(self, flight: str, token: str, seconds: float) -> tuple[bool, bytes]:
+        """Take the flight's lock; with it (one round trip) the eviction epoch the fill must still find."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(self.prefix + "l:" + flight, token, nx=True, px=int(seconds * 1000))
+            pipe.get(self.prefix + "epoch")
+            taken, epoch = await pipe.execute()
+        return bool(taken), epoch if isinstance(epoch, bytes) else b"0"
 
     async def lock_left(self, flight: str) -> float:
         """Seconds until the lock runs out (0 when nobody holds it)."""

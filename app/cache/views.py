@@ -228,8 +228,10 @@ class ViewCache:
         started = self._clock()
         token = secrets.token_hex(8)
         locked = False
+        epoch: bytes | None = None
         for _ in range(_WAIT_ROUNDS):
-            locked = bool(await self._l2_call(lambda l2: l2.lock(flight, token, self._lock_seconds)))
+            attempt = await self._l2_call(lambda l2: l2.lock(flight, token, self._lock_seconds))
+            locked, epoch = attempt if attempt is not None else (False, None)
             if locked or self._l2_unavailable():
                 break
             # Another process reads this view: wait for its fill (or for its lock to run out).
@@ -237,7 +239,6 @@ class ViewCache:
             if waited is not None and waited.entry.fetched_at >= started - 1.0:
                 return Served(waited, stale=False, age_seconds=max(self._clock() - waited.entry.fetched_at, 0.0))
         try:
-            epoch = await self._l2_call(lambda l2: l2.epoch())
             local_epoch = self._epoch
             fill = await load()
             if fill is None:
