@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CTMOCK := tests/ctmock
 NODE_STAMP := $(CTMOCK)/node_modules/.installed
 
-.PHONY: install demo serve test lint format openapi lock check clean
+.PHONY: install demo serve test lint format openapi lock check clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 check: lint test
+
+# The read path's speed suite (README, Speed): each figure against a baseline of the same run.
+# Uses wrk (installed with apt-get when missing and running as root; else a built-in client).
+bench: install
+	$(BIN)/python scripts/bench_reads.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CTMOCK)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Final, NamedTuple, Protocol
 
 import httpx
 import msgspec
+from cachetools import TLRUCache
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwa import JWSAlgModel
@@ -63,6 +65,7 @@ _TYPES: Final = frozenset({"jwt", "at+jwt", "application/jwt", "application/at+j
 _MAX_TOKEN_LENGTH: Final = 16 * 1024
 _MAX_HEADER_LENGTH: Final = 512  # joserfc's own limit for the encoded header
 DEFAULT_LEEWAY_SECONDS: Final = 30
+VERIFIED_TOKENS: Final = 10_000
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -267,6 +270,15 @@ class TokenVerifier:
         return self.verify(token)
 
 
+class _Verified(NamedTuple):
+    caller: Caller
+    expires: float
+    kid: str | None
+    """``None`` for a token verified with the shared secret."""
+    alg: str
+    key: Key
+
+
 class TokenAuthenticator:
     """HS256 with the secret and/or asymmetric algorithms with JWKS keys; each only with its own algorithms."""
 
@@ -285,12 +297,35 @@ class TokenAuthenticator:
         self._secret_key = _key(secret) if secret is not None else None
         self._jwks = jwks
         self._checks = _ClaimChecks(issuer=issuer, audience=audience, leeway_seconds=leeway_seconds, now=now)
+        # A verified token stays verified until it expires: an agent's widget sends the same token
+        # with every read, and a signature check costs more than the rest of a cached answer. A
+        # JWKS-signed one only while the JWKS still holds the key that verified it (rotation).
+        self._verified: TLRUCache[bytes, _Verified] = TLRUCache(
+            maxsize=VERIFIED_TOKENS, ttu=lambda _token, value, _now: value.expires, timer=now
+        )
 
     async def authenticate(self, token: str) -> Caller:
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._verified.get(digest)
+        if known is not None and (
+            known.kid is None
+            or (self._jwks is not None and await self._jwks.key_for(known.kid, known.alg) is known.key)
+        ):
+            return known.caller
+        caller, key = await self._authenticate(token)
+        claims = _unverified_claims(token)  # verified above; only its expiry and key id are read here
+        expires = claims.get("exp") if isinstance(claims, dict) else None
+        if isinstance(expires, int | float) and not isinstance(expires, bool):
+            header = _header(token)
+            kid = header.get("kid") if key is not self._secret_key else None
+            self._verified[digest] = _Verified(caller, float(expires), kid, header["alg"], key)
+        return caller
+
+    async def _authenticate(self, token: str) -> tuple[Caller, Key]:
         header = _header(token)
         alg: str = header["alg"]
         if alg in HMAC_ALGORITHMS and self._secret_key is not None:
-            return self._checks.verify(token, self._secret_key, alg)
+            return self._checks.verify(token, self._secret_key, alg), self._secret_key
         if alg in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
             kid = header.get("kid")
             if not isinstance(kid, str) or not kid:
@@ -302,7 +337,7 @@ class TokenAuthenticator:
                 # another audience, ...) gets 401 now instead of a retry hint.
                 self._checks.caller(_unverified_claims(token))
                 raise
-            return self._checks.verify(token, key, alg)
+            return self._checks.verify(token, key, alg), key
         raise _rejected("algorithm not allowed")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
+from app.api.conditional import CallerReads
 from app.api.customers import CustomerController, LookupController
 from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
@@ -33,8 +34,11 @@ from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
 from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
+from app.api.static import static_baseline
+from app.cache import ViewCache
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
+from app.lookup.answers import RefreshBudget
 from app.lookup.links import LinkService
 from app.lookup.reader import ScopedReader
 from app.mapping.loader import Mappings, load_mappings
@@ -117,6 +121,10 @@ def _lookup(services: NamedDependency[Services]) -> LookupService:
     return services.lookup
 
 
+def _caller_reads(services: NamedDependency[Services], request: GatewayRequest) -> CallerReads:
+    return CallerReads(services.lookup, provide_caller(request))
+
+
 def _links(services: NamedDependency[Services]) -> LinkService:
     return services.links
 
@@ -143,6 +151,20 @@ def payload_log(settings: Settings, mappings: Mappings, rules: ViewRules | None 
     )
 
 
+def view_cache(settings: Settings, mappings: Mappings, *, local: bool = True) -> ViewCache:
+    """This process's view cache (``local=False``: only to evict, as ``ctnm push`` does)."""
+    gateway = settings.gateway
+    return ViewCache.connect(
+        mappings.cache,
+        redis_url=settings.redis_url,
+        key=gateway.cache_key.reveal() if gateway.cache_key is not None else None,
+        namespace=gateway.cache_namespace,
+        max_entries=gateway.cache_l1_entries if local else 0,
+        max_bytes=gateway.cache_l1_bytes if local else 0,
+        lock_seconds=gateway.cache_lock_seconds,
+    )
+
+
 def build_pusher(
     settings: Settings,
     mappings: Mappings,
@@ -156,11 +178,23 @@ def build_pusher(
     novomind_transport: httpx.AsyncBaseTransport | None = None,
     observe: Callable[[Delivery, Outcome, int], None] | None = None,
     payloads: PayloadLog | None = None,
+    evict: Callable[[str], Awaitable[None]] | None = None,
 ) -> PushRuntime:
-    """The status pusher for this process; the clients it opens are closed by ``stack``."""
+    """The status pusher for this process; the clients it opens are closed by ``stack``.
+
+    ``evict``: drops an order's cached views; by default, through a cache of this process that
+    only evicts (with Redis it reaches every gateway process)."""
     if settings.novomind is None:
         raise ValueError("NOVOMIND_BASE_URL and the other NOVOMIND_* settings are required to push")
     payloads = payloads or payload_log(settings, mappings)
+    if evict is None:
+        evicting = view_cache(settings, mappings, local=False)
+        stack.push_async_callback(evicting.aclose)
+
+        async def evict_order(order_id: str) -> None:
+            await evicting.evict("order", order_id)
+
+        evict = evict_order
     if commercetools is None:
         commercetools = CommercetoolsClient(
             settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
@@ -179,6 +213,7 @@ def build_pusher(
         batch_size=settings.gateway.push_batch_size,
         lease_seconds=settings.gateway.push_lease_seconds,
         observe=observe,
+        evict=evict,
     )
 
 
@@ -210,13 +245,24 @@ def create_app(
     senders = build_event_sender_authenticator(settings.gateway, jwks_transport=jwks_transport)
 
     def intake(services: NamedDependency[Services]) -> EventIntake:
-        return EventIntake(senders, services.storage.queue)
+        return EventIntake(senders, services.storage.queue, services.lookup.evict_order)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = storage or await open_storage(redis_url=settings.redis_url, data_dir=settings.gateway.data_dir)
-        links = LinkService(reader, store.links, mappings.links)
-        lookup = LookupService(reader, rules, links, masker, store.audit, payloads)
+        cache = view_cache(settings, mappings)
+        await cache.start()
+        links = LinkService(reader, store.links, mappings.links, on_change=cache.evict)
+        lookup = LookupService(
+            reader,
+            rules,
+            links,
+            masker,
+            store.audit,
+            payloads,
+            cache=cache,
+            refreshes=RefreshBudget(settings.gateway.cache_forced_refreshes_per_minute),
+        )
         app.state.services = Services(reader, store, lookup, links)
         run_pusher = (
             push
@@ -234,6 +280,7 @@ def create_app(
                     commercetools=commercetools,
                     novomind_transport=novomind_transport,
                     payloads=payloads,
+                    evict=lookup.evict_order,
                 )
                 task = asyncio.create_task(pusher.run(stop))
 
@@ -246,16 +293,18 @@ def create_app(
                 yield
             finally:
                 await stack.aclose()
+                await cache.aclose()
                 await commercetools.aclose()
                 if storage is None:
                     await store.aclose()
 
     app = Litestar(
-        route_handlers=list(_CONTROLLERS),
+        route_handlers=[*_CONTROLLERS, *static_baseline(settings.gateway.bench_static_bytes)],
         guards=[AccessGuard(authenticator)],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
+            "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "queue": Provide(_queue, sync_to_thread=False),

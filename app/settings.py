@@ -216,6 +216,22 @@ class GatewaySettings(_Section, frozen=True):
     log_payloads: bool = False
     # Longest payload excerpt per log line, in bytes.
     log_payload_max_bytes: Annotated[int, msgspec.Meta(ge=256, le=1_048_576)] = 4096
+    # The view cache (app/cache, docs/cache.md). The key encrypts values and hashes names in Redis:
+    # required with REDIS_URL, at least 32 characters, the same on every process of a deployment.
+    cache_key: Secret | None = None
+    # Redis keys are `<namespace>:{cache}:...` (several deployments, or tests, may share one Redis).
+    cache_namespace: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "ctnm"
+    # Per process: at most this many views and this many bytes of encoded views (the first bound hit wins).
+    cache_l1_entries: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 20_000
+    # The byte bound of the same L1 (encoded views, counted as stored).
+    cache_l1_bytes: Annotated[int, msgspec.Meta(ge=0, le=64 * 1024**3)] = 128 * 1024**2
+    # The deployment-wide lock one process holds while it reads a view the others wait for; a holder
+    # that dies is replaced when the lock runs out.
+    cache_lock_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    # `Cache-Control: no-cache` forces a commercetools read at most this often per caller.
+    cache_forced_refreshes_per_minute: Annotated[int, msgspec.Meta(ge=0, le=600)] = 6
+    # Benchmark only (make bench): serve GET /bench/static, a fixed JSON body, as the speed baseline.
+    bench_static_bytes: Annotated[int, msgspec.Meta(ge=0, le=1_048_576)] = 0
 
     def __post_init__(self) -> None:
         if self.jwt_secret is None and self.jwks_url is None:
@@ -226,6 +242,8 @@ class GatewaySettings(_Section, frozen=True):
             raise SettingsError("GATEWAY_JWKS_URL", f"malformed ({problem})")
         if self.events_secret is not None and len(self.events_secret.reveal()) < 16:
             raise SettingsError("GATEWAY_EVENTS_SECRET", "too short (use at least 16 random characters)")
+        if self.cache_key is not None and len(self.cache_key.reveal()) < 32:
+            raise SettingsError("GATEWAY_CACHE_KEY", "too short (use at least 32 random characters)")
         if self.events_oidc_audience is not None and (problem := jwks_url_problem(self.events_oidc_jwks_url)):
             raise SettingsError("GATEWAY_EVENTS_OIDC_JWKS_URL", f"malformed ({problem})")
 
@@ -311,4 +329,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     novomind_group = _group(NovomindSettings, environ)
     novomind = _section(NovomindSettings, novomind_group) if novomind_group else None
     redis_url = _redis_url(environ)
+    if redis_url is not None and gateway.cache_key is None:
+        raise SettingsError(
+            "GATEWAY_CACHE_KEY", "missing (required with REDIS_URL: it encrypts cached views; 32+ random characters)"
+        )
     return Settings(commercetools=commercetools, gateway=gateway, novomind=novomind, redis_url=redis_url)

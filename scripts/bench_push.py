@@ -318,6 +318,8 @@ def gateway_env(
         env["NOVOMIND_MAX_CONNECTIONS"] = str(args.novomind_connections)
     if redis_url:
         env["REDIS_URL"] = redis_url
+        # Required with REDIS_URL (the view cache's values are encrypted with it); any 32+ characters.
+        env["GATEWAY_CACHE_KEY"] = "bench-cache-key-" + "0" * 32
     return env
 
 

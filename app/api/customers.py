@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
 from app.access import Caller
+from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
 from app.api.params import (
     ContactExternalIdQuery,
     CountryQuery,
@@ -37,15 +40,17 @@ class CustomerController(Controller):
         operation_id="GetCustomer",
         opt={"scope": ("customers:read", "orders:read")},
         summary="One customer with order count and most recent orders",
-        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+        # Cached views (app/cache): ETag / If-None-Match, Cache-Control: no-cache for a fresh read.
+        responses=cached_view_responses(CustomerView) | problem_responses(400, 401, 403, 404, 422, 502, 503),
     )
     async def get_customer(
         self,
-        lookup: NamedDependency[LookupService],
-        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CallerReads],
         customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
-    ) -> CustomerView:
-        return await lookup.get_customer(customerId, caller)
+    ) -> Response[bytes]:
+        answer = await reads.lookup.customer_answer(customerId, reads.caller, refresh=wants_fresh(request))
+        return answered(request, answer)
 
     @get(
         "/",
@@ -75,10 +80,12 @@ class LookupController(Controller):
         operation_id="Lookup",
         opt={"scope": ("customers:read", "orders:read")},
         summary="The linked or best-matching customer for a ticket, their recent orders and every other candidate",
-        responses=problem_responses(400, 401, 403, 422, 502, 503),
+        # ETag / If-None-Match (app/api/conditional.py); the lookup itself is read afresh each time.
+        responses=cached_view_responses(LookupView) | problem_responses(400, 401, 403, 422, 502, 503),
     )
     async def lookup(
         self,
+        request: Request[Any, Any, Any],
         lookup: NamedDependency[LookupService],
         caller: NamedDependency[Caller],
         ticket_id: TicketIdQuery = None,
@@ -87,8 +94,8 @@ class LookupController(Controller):
         order_number: OrderNumberQuery = None,
         contact_external_id: ContactExternalIdQuery = None,
         country: CountryQuery = None,
-    ) -> LookupView:
-        return await lookup.lookup(
+    ) -> Response[bytes]:
+        answer = await lookup.lookup_answer(
             caller,
             ticket_id=ticket_id,
             email=email,
@@ -97,3 +104,4 @@ class LookupController(Controller):
             contact_external_id=contact_external_id,
             country=country,
         )
+        return answered(request, answer)

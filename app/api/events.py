@@ -8,6 +8,7 @@ commercetools (or Pub/Sub) delivers again, which the queue's dedupe by message i
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -34,6 +35,8 @@ class EventIntake:
 
     senders: EventSenderAuthenticator
     queue: EventQueue
+    evict: Callable[[str], Awaitable[None]] | None = None
+    """Drops cached views of the event's order (the view cache, issue 17)."""
 
 
 class EventsController(Controller):
@@ -68,4 +71,4 @@ class EventsController(Controller):
             delivery = decode_delivery(await request.body())
         except UndecodableDelivery as exc:
             raise InvalidInputError("body", str(exc)) from None
-        return await accept_delivery(intake.queue, delivery)
+        return await accept_delivery(intake.queue, delivery, evict=intake.evict)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
 from app.access import Caller
+from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
 from app.api.params import CustomerIdQuery, EmailQuery, LimitQuery, OrderNumberPath
 from app.api.problems import problem_responses
 from app.lookup import LookupService
@@ -29,15 +32,17 @@ class OrderController(Controller):
         operation_id="GetOrder",
         opt={"scope": "orders:read"},
         summary="One order, normalized for its market",
-        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+        # Cached views (app/cache): ETag / If-None-Match, Cache-Control: no-cache for a fresh read.
+        responses=cached_view_responses(OrderView) | problem_responses(400, 401, 403, 404, 422, 502, 503),
     )
     async def get_order(
         self,
-        lookup: NamedDependency[LookupService],
-        caller: NamedDependency[Caller],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CallerReads],
         orderNumber: OrderNumberPath,  # noqa: N803 - the public path parameter's name
-    ) -> OrderView:
-        return await lookup.get_order(orderNumber, caller)
+    ) -> Response[bytes]:
+        answer = await reads.lookup.order_answer(orderNumber, reads.caller, refresh=wants_fresh(request))
+        return answered(request, answer)
 
     @get(
         "/",

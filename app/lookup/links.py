@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -65,8 +65,16 @@ def _utcnow() -> datetime:
 
 class LinkService:
     def __init__(
-        self, reader: ScopedReader, links: LinkStore, rules: LinksFile, *, now: Callable[[], datetime] = _utcnow
+        self,
+        reader: ScopedReader,
+        links: LinkStore,
+        rules: LinksFile,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        on_change: Callable[..., Awaitable[None]] | None = None,
     ) -> None:
+        """``on_change(kind, *ids)``: the cached views of the ``order``/``customer`` a link names are out of date."""
+        self._on_change = on_change
         self._reader = reader
         self._links = links
         self._rules = rules
@@ -125,6 +133,7 @@ class LinkService:
         )
         if changed:
             log_event(_logger, logging.INFO, "link.put", kind=kind, version=stored.version)
+            await self._changed(existing, stored)
         return _view(stored, order_number=order.order_number if order else None), existing is None
 
     async def get(self, kind: str, reference: str, caller: Caller) -> LinkView:
@@ -139,6 +148,7 @@ class LinkService:
         link = await self._links.get(kind, reference)
         if link is None or not self._visible(link, caller) or not await self._links.delete(kind, reference):
             raise NotFoundError("link")
+        await self._changed(link)
         log_event(_logger, logging.INFO, "link.deleted", kind=kind)
 
     async def for_order_number(self, order_number: str, caller: Caller) -> list[LinkView]:
@@ -207,6 +217,16 @@ class LinkService:
         ]
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    async def _changed(self, *links: Link | None) -> None:
+        if self._on_change is None:
+            return
+        orders = {link.order_id for link in links if link is not None and link.order_id}
+        customers = {link.customer_id for link in links if link is not None and link.customer_id}
+        if orders:
+            await self._on_change("order", *sorted(orders))
+        if customers:
+            await self._on_change("customer", *sorted(customers))
 
     async def _targets(self, request: LinkRequest, caller: Caller) -> tuple[CtOrder | None, CtCustomer | None]:
         order: CtOrder | None = None

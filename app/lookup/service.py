@@ -10,14 +10,16 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import msgspec
 
 from app.access import Caller
+from app.cache import Fill, Slot, ViewCache
 from app.commercetools.models import CtCustomer, CtOrder
 from app.commercetools.queries import OrderQuery, Predicate
 from app.errors import InvalidInputError, NotFoundError
+from app.lookup.answers import Answer, RefreshBudget, encode_answer, entity_tag
 from app.lookup.formats import RESOURCE_ID_PATTERN
 from app.lookup.links import LinkService
 from app.lookup.phone import normalize_phone
@@ -57,8 +59,12 @@ class LookupService:
         audit: AuditLog,
         payloads: PayloadLog,
         *,
+        cache: ViewCache,
+        refreshes: RefreshBudget | None = None,
         now: Callable[[], datetime] = _utcnow,
     ) -> None:
+        self._cache = cache
+        self._refreshes = refreshes or RefreshBudget(0)
         self._payloads = payloads
         self._reader = reader
         self._rules = rules
@@ -73,13 +79,53 @@ class LookupService:
     # -- orders ---------------------------------------------------------------------------------
 
     async def get_order(self, order_number: str, caller: Caller) -> OrderView:
-        order = await self._reader.find_order(order_number, caller)
-        if order is None:
+        """The order as this caller may see it (decoded from :meth:`order_answer`)."""
+        return msgspec.json.decode((await self.order_answer(order_number, caller)).body, type=OrderView)
+
+    async def order_answer(self, order_number: str, caller: Caller, *, refresh: bool = False) -> Answer:
+        """The order view for this caller, from the cache when fresh enough (see ``app.cache``).
+
+        ``refresh``: the caller asked for a fresh read (``Cache-Control: no-cache``), honoured
+        within the caller's refresh budget.
+        """
+
+        async def load() -> Fill | None:
+            order = await self._reader.find_order(order_number, caller)
+            if order is None:
+                return None
+            view = normalize_order(order, self._rules, fetched_at=self._now())
+            links, warnings = await self._links.links_of_order(order, caller)
+            view = msgspec.structs.replace(view, links=links, warnings=warnings)
+            customer_tag = self._cache.name("customer", order.customer_id) if order.customer_id else None
+            tags = (self._cache.name("order", order.id), *((customer_tag,) if customer_tag else ()))
+            return Fill(_VIEW_ENCODER.encode(view), view.store, tags, owner=customer_tag, keep=not warnings)
+
+        served = await self._cache.read(
+            self._cache.name("order-number", order_number),
+            _scope(caller),
+            load,
+            refresh=refresh and self._refreshes.allow(caller),
+        )
+        # The cached entry is the same for every caller: this caller's store is checked on each answer.
+        if served is None or not caller.may_see_store(served.slot.entry.store):
             raise NotFoundError("order")
-        view = normalize_order(order, self._rules, fetched_at=self._now())
-        links, warnings = await self._links.links_of_order(order, caller)
-        view = msgspec.structs.replace(view, links=links, warnings=warnings)
-        return await self._present(caller, view, self._masker.order, "order", view.id)
+        slot = served.slot
+        # Only the links' stores are kept beside the entry: a decoded view per entry cost more
+        # memory than the entry and its body together (scripts/bench_reads.py, memory).
+        link_stores: tuple[str | None, ...] = slot.memo(
+            "link-stores", lambda: tuple(link.store for link in _ORDER.decode(slot.entry.view).links)
+        )
+        if served.stale or not all(caller.may_see_store(store) for store in link_stores):
+            view = _ORDER.decode(slot.entry.view)
+            visible = [link for link in view.links if caller.may_see_store(link.store)]
+            view = msgspec.structs.replace(view, links=visible, stale=served.stale)
+            shown = await self._present(caller, view, self._masker.order, "order", view.id)
+            return encode_answer(shown, stale=served.stale)
+        return await self._answer(caller, slot, lambda: _ORDER.decode(slot.entry.view), self._masker.order, "order")
+
+    async def evict_order(self, order_id: str) -> None:
+        """A status event for this order: its views and its customer's, in every process."""
+        await self._cache.evict("order", order_id)
 
     async def list_orders(
         self, caller: Caller, *, email: str | None = None, customer_id: str | None = None, limit: int = 20
@@ -102,11 +148,41 @@ class LookupService:
     # -- customers ------------------------------------------------------------------------------
 
     async def get_customer(self, customer_id: str, caller: Caller) -> CustomerView:
-        customer = await self._reader.find_customer(customer_id, caller)
-        if customer is None:
+        return msgspec.json.decode((await self.customer_answer(customer_id, caller)).body, type=CustomerView)
+
+    async def customer_answer(self, customer_id: str, caller: Caller, *, refresh: bool = False) -> Answer:
+        """One customer for this caller, cached per caller scope: its order count and recent orders
+        are those of the caller's stores."""
+        scope = _scope(caller)
+
+        async def load() -> Fill | None:
+            customer = await self._reader.find_customer(customer_id, caller)
+            if customer is None:
+                return None
+            view = await self._customer_view(customer, caller)
+            tags = (self._cache.name("customer", customer.id),)
+            market = customer.stores[0].key if len(customer.stores) == 1 else None
+            return Fill(_VIEW_ENCODER.encode(view), market, tags)
+
+        served = await self._cache.read(
+            self._cache.name("customer-view", f"{customer_id}|{scope}"),
+            scope,
+            load,
+            refresh=refresh and self._refreshes.allow(caller),
+        )
+        if served is None:
             raise NotFoundError("customer")
-        view = await self._customer_view(customer, caller)
-        return await self._present(caller, view, self._masker.customer, "customer", view.id)
+        slot = served.slot
+        stores: list[str] = slot.memo("stores", lambda: _CUSTOMER.decode(slot.entry.view).stores)
+        if not caller.may_see_customer(stores):
+            raise NotFoundError("customer")
+        if served.stale:
+            view = msgspec.structs.replace(_CUSTOMER.decode(slot.entry.view), stale=True)
+            shown_customer = await self._present(caller, view, self._masker.customer, "customer", view.id)
+            return encode_answer(shown_customer, stale=True)
+        return await self._answer(
+            caller, slot, lambda: _CUSTOMER.decode(slot.entry.view), self._masker.customer, "customer"
+        )
 
     async def find_customers(
         self, caller: Caller, *, email: str | None = None, phone: str | None = None, country: str | None = None
@@ -124,6 +200,14 @@ class LookupService:
         )
 
     # -- lookup ---------------------------------------------------------------------------------
+
+    async def lookup_answer(self, caller: Caller, **inputs: str | None) -> Answer:
+        """:meth:`lookup`, encoded, with a weak tag: equal when only the time of reading differs."""
+        view = await self.lookup(caller, **inputs)
+        stable = view
+        if view.customer is not None:
+            stable = msgspec.structs.replace(view, customer=msgspec.structs.replace(view.customer, fetched_at=None))
+        return Answer(_VIEW_ENCODER.encode(view), "W/" + entity_tag(_VIEW_ENCODER.encode(stable)))
 
     async def lookup(
         self,
@@ -207,6 +291,26 @@ class LookupService:
         return await self._present(caller, view, self._masker.lookup, "lookup", subject)
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    async def _answer(
+        self,
+        caller: Caller,
+        slot: Slot,
+        decode: Callable[[], V],
+        mask: Callable[[V], tuple[V, list[str]]],
+        resource_type: str,
+    ) -> Answer:
+        """A fresh cached view as this caller may see it; each body is encoded once per entry."""
+        if PII_SCOPE not in caller.scopes:
+            answer: Answer = slot.memo(("masked", resource_type), lambda: encode_answer(mask(decode())[0]))
+            self._payloads.answer(resource_type, msgspec.Raw(answer.body))
+            return answer
+        view = decode()
+        whole = await self._present(caller, view, mask, resource_type, getattr(view, "id", "-"))
+        if whole is not view:
+            return encode_answer(whole)
+        kept: Answer = slot.memo(("whole", resource_type), lambda: encode_answer(view))
+        return kept
 
     async def _present(
         self, caller: Caller, view: V, mask: Callable[[V], tuple[V, list[str]]], resource_type: str, resource_id: str
@@ -303,6 +407,16 @@ class LookupService:
         if e164 is None:
             raise InvalidInputError("phone", "not a possible phone number")
         return e164
+
+
+_VIEW_ENCODER: Final = msgspec.json.Encoder()
+_ORDER: Final = msgspec.json.Decoder(OrderView)
+_CUSTOMER: Final = msgspec.json.Decoder(CustomerView)
+
+
+def _scope(caller: Caller) -> str:
+    """Callers with the same stores read the same things from commercetools."""
+    return "*" if caller.stores is None else ",".join(sorted(caller.stores))
 
 
 def _looks_like_id(value: str) -> bool:

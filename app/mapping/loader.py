@@ -10,6 +10,7 @@ import msgspec
 import msgspec.inspect as mi
 
 from app.mapping.schema import (
+    CacheFile,
     CarriersFile,
     CustomFieldsFile,
     LinkKindRule,
@@ -36,6 +37,7 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
     links: LinksFile = msgspec.field(
         default_factory=lambda: LinksFile(kinds={"ticket": LinkKindRule(pattern=r"[0-9]{1,19}")})
     )
+    cache: CacheFile = msgspec.field(default_factory=CacheFile)
     push: PushFile | None = None
     """``None`` only for a Mappings built in code without a push target (the pusher then refuses to start)."""
 
@@ -49,6 +51,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "links.toml": ("links", LinksFile),
     "masking.toml": ("masking", MaskingFile),
     "push.toml": ("push", PushFile),
+    "cache.toml": ("cache", CacheFile),
 }
 
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")

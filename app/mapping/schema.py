@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from babel import Locale, UnknownLocaleError
@@ -18,6 +18,8 @@ __all__ = [
     "STATUS_TEXT_KINDS",
     "TEMPLATE_VARIABLES",
     "AutoLinkRules",
+    "CacheFile",
+    "CacheRule",
     "CarrierRule",
     "CarriersFile",
     "CustomFieldsFile",
@@ -77,6 +79,32 @@ class MarketsFile(MappingStruct, frozen=True):
 
 
 _TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+class CacheRule(MappingStruct, frozen=True):
+    """How long one market's views are served from the cache, and how old they may be when told so."""
+
+    ttl_seconds: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 30.0
+    """A view this young is served without asking commercetools (0: every read asks)."""
+    max_stale_seconds: Annotated[float, msgspec.Meta(ge=0, le=604_800)] = 600.0
+    """When commercetools fails or is slow, an older view is served marked ``stale`` up to this age."""
+    refresh_wait_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+    """How long a read of an expired view waits for commercetools before answering with the stale view
+    (the refresh carries on and fills the cache)."""
+
+    def __post_init__(self) -> None:
+        if self.max_stale_seconds < self.ttl_seconds:
+            raise ValueError("max-stale-seconds must be at least ttl-seconds")
+
+
+class CacheFile(MappingStruct, frozen=True):
+    """``mappings/cache.toml``: freshness per market (commercetools store), ``default`` for the rest."""
+
+    default: CacheRule = msgspec.field(default_factory=CacheRule)
+    stores: dict[str, CacheRule] = msgspec.field(default_factory=dict)
+
+    def rule(self, store: str | None) -> CacheRule:
+        return self.stores.get(store, self.default) if store is not None else self.default
 
 
 class CarrierRule(MappingStruct, frozen=True):

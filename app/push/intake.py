@@ -8,6 +8,7 @@ queued once; the worker's idempotency keys cover what slips past the dedupe wind
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Final, Literal, TypeAlias
 
 import msgspec
@@ -114,8 +115,13 @@ class IntakeResult(msgspec.Struct, frozen=True, rename="camel"):
     message_id: str | None = None
 
 
-async def accept_delivery(queue: EventQueue, delivery: m.Delivery) -> IntakeResult:
-    """Queue a decoded delivery durably (the caller answers only after this returns)."""
+async def accept_delivery(
+    queue: EventQueue, delivery: m.Delivery, *, evict: Callable[[str], Awaitable[None]] | None = None
+) -> IntakeResult:
+    """Queue a decoded delivery durably (the caller answers only after this returns).
+
+    ``evict``: told the resource id of every queued event, so cached views of a changed order go
+    at once rather than when the worker gets to the event."""
     event = to_new_event(delivery)
     if event is None:
         if isinstance(delivery, m.NeedsFetchDelivery):
@@ -124,4 +130,6 @@ async def accept_delivery(queue: EventQueue, delivery: m.Delivery) -> IntakeResu
             log_event(_log, logging.WARNING, "push.intake.unidentifiable", payloadType=delivery.payload_type)
         return IntakeResult("ignored")
     result = await queue.enqueue(event)
+    if evict is not None and not result.duplicate:
+        await evict(event.key)
     return IntakeResult("duplicate" if result.duplicate else "queued", event.message_id)

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from itertools import count
 from typing import Final
 
@@ -45,6 +45,7 @@ class PushRuntime:
         batch_size: int = 64,
         lease_seconds: float = 30.0,
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
+        evict: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         if mappings.push is None:
             raise ValueError("mappings/push.toml is required to run the pusher")
@@ -63,6 +64,7 @@ class PushRuntime:
                 tracking_url=rules.tracking_url,
                 options=WorkerOptions(name=worker_name(), batch_size=batch_size, lease_seconds=lease_seconds),
                 observe=observe,
+                evict=evict,
             )
             for _ in range(workers)
         ]

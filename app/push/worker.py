@@ -141,9 +141,11 @@ class PushWorker:
         rng: random.Random | None = None,
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        evict: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._clock = clock
         """Monotonic seconds: gap waits, lock waits and how long a gate is surely still held (tests drive it)."""
+        self._evict = evict
         self._queue = queue
         self._idempotency = idempotency
         self._gates = gates
@@ -246,6 +248,9 @@ class PushWorker:
         use_correlation_id(f"push-{delivery.message_id}"[:128])
         started = time.perf_counter()
         effects = 0
+        if self._evict is not None:
+            # Whatever this event changed, the cached views of its order are out of date in every process.
+            await self._evict(delivery.key)
         try:
             outcome, effects = await self._process(delivery)
         except RetriableError as exc:

@@ -38,6 +38,8 @@ class CustomerView(ViewStruct, frozen=True):
     fetched_at: datetime | None = None
     masked: bool = False
     """Personal data is masked per ``mappings/masking.toml`` (the caller lacks ``pii:read``)."""
+    stale: bool = False
+    """Answered from the cache because commercetools failed or was slow: as of ``fetchedAt``."""
 
 
 class CandidateView(ViewStruct, frozen=True):

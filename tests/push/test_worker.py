@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -137,7 +138,7 @@ class Harness:
             options=msgspec.structs.replace(WorkerOptions(name="test-worker", lease_seconds=5.0), **options),
             rng=rng,
             observe=observe,
-            **({} if self.clock is None else {"clock": self.clock.monotonic}),
+            clock=time.monotonic if self.clock is None else self.clock.monotonic,
         )
 
     async def deliver(self, msg: dict[str, Any]) -> str:

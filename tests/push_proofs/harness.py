@@ -57,6 +57,7 @@ from tests.support import JWT_SECRET, MAPPINGS, REPO
 JsonObject = dict[str, Any]
 
 EVENTS_SECRET: Final = "proof-events-secret-0123456789"
+CACHE_KEY: Final = "proof-cache-key-0123456789abcdef0123456789"
 PROJECT_KEY: Final = "demo"
 API_ROOT: Final = "/iMail/api/rest/"
 STORAGE_PATH: Final = "/iMail/api/rest/tickets/{}/storage"
@@ -154,6 +155,7 @@ def gateway_env(
     }
     if backend.redis_url is not None:
         env["REDIS_URL"] = backend.redis_url
+        env["GATEWAY_CACHE_KEY"] = CACHE_KEY
     return env | (extra or {})
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 
@@ -182,7 +183,10 @@ def new_gateway(sandbox: Litestar, data_dir: str) -> Litestar:
     """The gateway with commercetools answered in-process by ``sandbox``, storing into ``data_dir``."""
     # Litestar's __call__ is typed narrower than httpx's generic ASGI callable; it is one.
     transport = httpx.ASGITransport(app=sandbox)  # type: ignore[arg-type]
-    return create_app(settings_for(SANDBOX_URL, data_dir=data_dir), commercetools_transport=transport)
+    settings = settings_for(SANDBOX_URL, data_dir=data_dir)
+    # Views are cached as in production; a test that must see each read upstream sends no-cache.
+    gateway = msgspec.structs.replace(settings.gateway, cache_forced_refreshes_per_minute=600)
+    return create_app(msgspec.structs.replace(settings, gateway=gateway), commercetools_transport=transport)
 
 
 @asynccontextmanager

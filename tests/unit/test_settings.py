@@ -12,6 +12,7 @@ CT_SECRET: Final = "ct-secret-VALUE-8c1d"
 JWT_SECRET: Final = "jwt-secret-VALUE-0123456789abcdefgh"  # 35 characters
 NM_SECRET: Final = "nm-secret-VALUE-77aa"
 NM_PASSWORD: Final = "nm-password-VALUE-p4ss"
+CACHE_KEY: Final = "cache-key-VALUE-0123456789abcdefghij"  # 36 characters
 
 REQUIRED_CTP: Final = ("CTP_PROJECT_KEY", "CTP_CLIENT_ID", "CTP_CLIENT_SECRET", "CTP_AUTH_URL", "CTP_API_URL")
 
@@ -50,6 +51,7 @@ def complete_env() -> dict[str, str]:
         "NOVOMIND_USERNAME": "svc-gateway",
         "NOVOMIND_PASSWORD": NM_PASSWORD,
         "REDIS_URL": "rediss://cache.example.com:6380/2",
+        "GATEWAY_CACHE_KEY": CACHE_KEY,
         # Unrelated variables are ignored.
         "PATH": "/usr/bin",
         "CTPX_SOMETHING": "not our prefix",
@@ -176,7 +178,26 @@ def test_malformed_redis_url_is_named(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["redis://localhost:6379/0", "rediss://cache:6380"])
 def test_redis_url_accepted(value: str) -> None:
-    assert load_settings({**minimal_env(), "REDIS_URL": f" {value} "}).redis_url == value
+    environ = {**minimal_env(), "REDIS_URL": f" {value} ", "GATEWAY_CACHE_KEY": CACHE_KEY}
+    assert load_settings(environ).redis_url == value
+
+
+def test_redis_without_a_cache_key_is_refused() -> None:
+    error = settings_error({**minimal_env(), "REDIS_URL": "redis://localhost:6379/0"})
+    assert (error.variable, error.problem.split(" ")[0]) == ("GATEWAY_CACHE_KEY", "missing")
+
+
+def test_short_cache_key_is_refused_without_echoing_it() -> None:
+    short = "c" * 31
+    error = settings_error({**minimal_env(), "GATEWAY_CACHE_KEY": short})
+    assert error.variable == "GATEWAY_CACHE_KEY"
+    assert "too short" in error.problem
+    assert short not in str(error)
+
+
+def test_cache_key_stays_hidden() -> None:
+    settings = load_settings({**minimal_env(), "GATEWAY_CACHE_KEY": CACHE_KEY})
+    assert CACHE_KEY not in repr(settings)
 
 
 def test_blank_redis_url_means_embedded() -> None:
