@@ -11,16 +11,17 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from app import __version__
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
 from app.api.customers import CustomerController, LookupController
@@ -28,13 +29,15 @@ from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
 from app.api.links import LinkController
-from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
+from app.api.middleware import ControlCharacterGuard, GatewayApp, strict_query
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
+from app.api.reference import SCHEMA_PATH, local_swagger, problem_types, schema_router, swagger_assets
 from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
+from app.lookup.audit import AuditTrail
 from app.lookup.links import LinkService
 from app.lookup.reader import ScopedReader
 from app.mapping.loader import Mappings, load_mappings
@@ -44,15 +47,16 @@ from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
 from app.observability import configure_logging
 from app.push.dead_letters import DeadLetterService
+from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
-from app.storage.ports import AuditLog, Delivery, EventQueue, Storage
+from app.storage.ports import Delivery, Storage
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
 
-API_VERSION = "0.1.0"
+API_VERSION = __version__
 MAX_BODY_BYTES = 16 * 1024
 _CONTROLLERS = (
     OrderController,
@@ -71,10 +75,9 @@ def openapi_config() -> OpenAPIConfig:
         title="commercetools <-> novomind support gateway",
         version=API_VERSION,
         description="Support-ready views of commercetools orders for novomind iAGENT agents.",
-        path="/schema",
-        render_plugins=[SwaggerRenderPlugin()],
-        # The document is public (it is committed to the repository); the access guard reads this opt.
-        openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
+        path=SCHEMA_PATH,
+        render_plugins=[local_swagger()],
+        openapi_router=schema_router(),
         components=Components(
             security_schemes={
                 "BearerJWT": SecurityScheme(
@@ -121,12 +124,8 @@ def _links(services: NamedDependency[Services]) -> LinkService:
     return services.links
 
 
-def _audit(services: NamedDependency[Services]) -> AuditLog:
-    return services.storage.audit
-
-
-def _queue(services: NamedDependency[Services]) -> EventQueue:
-    return services.storage.queue
+def _audit(services: NamedDependency[Services]) -> AuditTrail:
+    return AuditTrail(services.storage.audit)
 
 
 def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
@@ -210,7 +209,7 @@ def create_app(
     senders = build_event_sender_authenticator(settings.gateway, jwks_transport=jwks_transport)
 
     def intake(services: NamedDependency[Services]) -> EventIntake:
-        return EventIntake(senders, services.storage.queue)
+        return EventIntake(senders, partial(accept_delivery, services.storage.queue))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -250,20 +249,19 @@ def create_app(
                 if storage is None:
                     await store.aclose()
 
-    app = Litestar(
-        route_handlers=list(_CONTROLLERS),
-        guards=[AccessGuard(authenticator)],
+    app = GatewayApp(
+        route_handlers=[*_CONTROLLERS, problem_types, swagger_assets()],
+        guards=[AccessGuard(authenticator), strict_query],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
-            "queue": Provide(_queue, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        middleware=[CorrelationMiddleware(), ControlCharacterGuard()],
+        middleware=[ControlCharacterGuard()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi_config(),

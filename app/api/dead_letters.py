@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from app.api.params import LimitQuery
 from app.api.problems import problem_responses
+from app.api.security import requires
 from app.push.dead_letters import DeadLetterPage, DeadLetterService, DeadLetterView, ReplayResult, view_of
 
 __all__ = ["DeadLetterController"]
@@ -21,12 +22,11 @@ DeadLetterId = Annotated[str, Parameter(pattern=_ID, description="A dead letter'
 class DeadLetterController(Controller):
     path = "/v1/dead-letters"
     tags = ("operations",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/",
         operation_id="ListDeadLetters",
-        opt={"scope": "push:admin"},
+        **requires("push:admin"),
         summary="Events the pusher gave up on, oldest first, with the reason",
         responses=problem_responses(400, 401, 403, 422, 503),
     )
@@ -39,27 +39,32 @@ class DeadLetterController(Controller):
         return await dead_letters.page(after=after, limit=limit)
 
     @get(
-        "/{dead_letter_id:str}",
+        "/{deadLetterId:str}",
         operation_id="GetDeadLetter",
-        opt={"scope": "push:admin"},
+        **requires("push:admin"),
         summary="One dead letter",
         responses=problem_responses(400, 401, 403, 404, 422, 503),
     )
     async def get_dead_letter(
-        self, dead_letters: NamedDependency[DeadLetterService], dead_letter_id: DeadLetterId
+        self,
+        dead_letters: NamedDependency[DeadLetterService],
+        deadLetterId: DeadLetterId,  # noqa: N803 - the public path parameter's name
     ) -> DeadLetterView:
-        return view_of(await dead_letters.get(dead_letter_id))
+        return view_of(await dead_letters.get(deadLetterId))
 
     @post(
-        "/{dead_letter_id:str}/replay",
+        "/{deadLetterId:str}/replay",
         operation_id="ReplayDeadLetter",
-        opt={"scope": "push:admin"},
+        **requires(
+            "push:admin", description="A dead letter that was replayed already is gone: replaying it again answers 404."
+        ),
         status_code=202,
         summary="Queue a dead letter again (writes that already reached novomind are not repeated)",
-        description="A dead letter that was replayed already is gone: replaying it again answers 404.",
         responses=problem_responses(400, 401, 403, 404, 422, 503),
     )
     async def replay(
-        self, dead_letters: NamedDependency[DeadLetterService], dead_letter_id: DeadLetterId
+        self,
+        dead_letters: NamedDependency[DeadLetterService],
+        deadLetterId: DeadLetterId,  # noqa: N803 - the public path parameter's name
     ) -> ReplayResult:
-        return await dead_letters.replay(dead_letter_id)
+        return await dead_letters.replay(deadLetterId)

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from app.access import Caller
 from app.api.params import CustomerIdQuery, EmailQuery, LimitQuery, OrderNumberPath
 from app.api.problems import problem_responses
+from app.api.security import requires
 from app.lookup import LookupService
 from app.views import OrderSummary, OrderView
 
@@ -22,12 +23,11 @@ class OrderSummaries(msgspec.Struct, frozen=True):
 class OrderController(Controller):
     path = "/v1/orders"
     tags = ("orders",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/{orderNumber:str}",
         operation_id="GetOrder",
-        opt={"scope": "orders:read"},
+        **requires("orders:read"),
         summary="One order, normalized for its market",
         responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
     )
@@ -42,7 +42,7 @@ class OrderController(Controller):
     @get(
         "/",
         operation_id="ListOrders",
-        opt={"scope": "orders:read"},
+        **requires("orders:read"),
         summary="Orders of a customer (by id) or placed with an email (guest orders included), newest first",
         responses=problem_responses(400, 401, 403, 422, 502, 503),
     )
