@@ -21,13 +21,14 @@ import os
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from app import __version__
 from app.errors import GatewayError
 from app.mapping.loader import MappingError, load_mappings
 from app.operations import add_audit_parser, add_links_parser
 from app.push.command import add_dlq_parser
-from app.settings import SettingsError, load_gateway_settings, load_settings
+from app.settings import SettingsError, StorageSettings, load_gateway_settings, load_settings
 
 __all__ = ["main"]
 
@@ -165,16 +166,56 @@ def _stored_data(args: argparse.Namespace) -> int:
 
     command = run_links_command if args.command == "links" else run_audit_command
     try:
-        return asyncio.run(command(args, load_storage_settings(os.environ)))
+        settings = load_storage_settings(os.environ)
+        if (refusal := _missing_data_dir(args, settings)) is not None:
+            return _fail(refusal)
+        return asyncio.run(command(args, settings))
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
         return _fail(exc.detail)
 
 
+_HELP_FORMAT = argparse.ArgumentDefaultsHelpFormatter
+
+
+class _HelpfulParser(argparse.ArgumentParser):
+    """Every subcommand's help shows each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HELP_FORMAT)
+        super().__init__(*args, **kwargs)
+
+
+def _positive_seconds(text: str) -> int:
+    # A token that is born expired is never what the operator meant.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if not 1 <= value <= 30 * 86_400:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..{30 * 86_400} seconds")
+    return value
+
+
+def _missing_data_dir(args: argparse.Namespace, settings: StorageSettings) -> str | None:
+    """A misspelt directory would otherwise open a new, empty store and report nothing stored."""
+    redis_url = args.redis_url if args.redis_url is not None else settings.redis_url
+    data_dir = Path(args.data_dir or settings.data_dir)
+    if redis_url or data_dir.is_dir() or args.create:
+        return None
+    return f"{data_dir}: no such data directory (check the path, or give --create to start an empty store there)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ctnm", description="commercetools <-> novomind support gateway")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="ctnm", description="commercetools <-> novomind support gateway", formatter_class=_HELP_FORMAT
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, parser_class=_HelpfulParser),
+    )
 
     serve = commands.add_parser("serve", help="run the gateway with settings from the environment")
     serve.add_argument("--host", default="127.0.0.1")
@@ -197,9 +238,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     token = commands.add_parser("token", help="mint a development JWT signed with GATEWAY_JWT_SECRET")
-    token.add_argument("--scope", default=DEFAULT_SCOPES, help=f"space-separated (default: {DEFAULT_SCOPES!r})")
-    token.add_argument("--stores", default="*", help="comma-separated store keys, or * for all (default)")
-    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--scope", default=DEFAULT_SCOPES, help="space-separated")
+    token.add_argument("--stores", default="*", help="comma-separated store keys, or * for all")
+    token.add_argument("--ttl", type=_positive_seconds, default=3600, help="lifetime in seconds (1 to 30 days)")
     token.add_argument("--subject", default="dev-agent")
     token.set_defaults(run=_token)
 
