@@ -108,7 +108,15 @@ def _demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
     try:
-        asyncio.run(run_demo(host=args.host, port=args.port, latency_ms=args.latency_ms))
+        asyncio.run(
+            run_demo(
+                host=args.host,
+                port=args.port,
+                latency_ms=args.latency_ms,
+                data_dir=Path(args.data_dir),
+                fresh=args.fresh,
+            )
+        )
     except KeyboardInterrupt:
         pass
     except (SettingsError, MappingError, OSError) as exc:
@@ -198,6 +206,11 @@ def _positive_seconds(text: str) -> int:
     return value
 
 
+def add_demo_data_options(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--data-dir", default="data", help="where the demo keeps links, queue and audit trail")
+    demo.add_argument("--fresh", action="store_true", help="start from an empty store (removes the demo's store files)")
+
+
 def _missing_data_dir(args: argparse.Namespace, settings: StorageSettings) -> str | None:
     """A misspelt directory would otherwise open a new, empty store and report nothing stored."""
     redis_url = args.redis_url if args.redis_url is not None else settings.redis_url
@@ -235,6 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="loopback only by default")
     demo.add_argument("--port", type=int, default=8000, help="gateway port (0 = any free port)")
     demo.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox response")
+    add_demo_data_options(demo)
     demo.set_defaults(run=_demo)
 
     token = commands.add_parser("token", help="mint a development JWT signed with GATEWAY_JWT_SECRET")
