@@ -278,3 +278,13 @@ def app_from_env() -> Litestar:
     settings = load_settings(os.environ)
     configure_logging(settings.gateway.log_level)
     return create_app(settings)
+
+
+async def check_commercetools(settings: Settings) -> None:
+    """Fetch one commercetools token with the configured client: wrong credentials show at start-up,
+    not first in ``/readyz``. Raises the client's GatewayError (rejected, unavailable, undecodable)."""
+    client = CommercetoolsClient(settings.commercetools)
+    try:
+        await ScopedReader(client).ready()
+    finally:
+        await client.aclose()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
@@ -28,9 +29,11 @@ from app.errors import GatewayError
 from app.mapping.loader import MappingError, load_mappings
 from app.operations import add_audit_parser, add_links_parser
 from app.push.command import add_dlq_parser
-from app.settings import SettingsError, StorageSettings, load_gateway_settings, load_settings
+from app.settings import Settings, SettingsError, StorageSettings, load_gateway_settings, load_settings
 
 __all__ = ["main"]
+
+_serve_log = logging.getLogger("app.serve")
 
 DEFAULT_SCOPES = "orders:read customers:read"
 OPENAPI_PATH = Path("openapi/openapi.json")
@@ -51,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
         load_mappings(Path(settings.gateway.mappings_dir))
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
+    if (refusal := _check_upstream_at_start(settings, allow_degraded=args.allow_degraded_start)) is not None:
+        return refusal
     if args.no_push:
         # Read by app_from_env in each uvicorn worker process.
         os.environ["GATEWAY_PUSH_IN_PROCESS"] = "false"
@@ -64,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         http=OneWritePerTurnProtocol,
     )
+    _log_serve_stopped()
     return 0
 
 
@@ -206,6 +212,34 @@ def _positive_seconds(text: str) -> int:
     return value
 
 
+def _check_upstream_at_start(settings: Settings, *, allow_degraded: bool) -> int | None:
+    """``ctnm serve``: start-up logged, commercetools credentials tried once; a failure stops the
+    command (exit 2) unless ``--allow-degraded-start`` says to serve anyway (``/readyz`` then says 503)."""
+    from app.asgi import check_commercetools
+    from app.observability import configure_logging, log_event
+
+    configure_logging(settings.gateway.log_level)
+    log_event(_serve_log, logging.INFO, "serve.start", version=__version__)
+    try:
+        asyncio.run(check_commercetools(settings))
+    except GatewayError as exc:
+        message = (
+            f"commercetools at {settings.commercetools.auth_url} did not give the gateway a token: {exc.detail}. "
+            "Check CTP_CLIENT_ID, CTP_CLIENT_SECRET, CTP_PROJECT_KEY, CTP_AUTH_URL and CTP_SCOPES"
+        )
+        if not allow_degraded:
+            return _fail(message + " (or start anyway with --allow-degraded-start)")
+        log_event(_serve_log, logging.WARNING, "serve.degraded_start", reason=exc.code)
+        print(f"ctnm: {message}; serving anyway (--allow-degraded-start)", file=sys.stderr)
+    return None
+
+
+def _log_serve_stopped() -> None:
+    from app.observability import log_event
+
+    log_event(_serve_log, logging.INFO, "serve.stop")
+
+
 def add_demo_data_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--data-dir", default="data", help="where the demo keeps links, queue and audit trail")
     demo.add_argument("--fresh", action="store_true", help="start from an empty store (removes the demo's store files)")
@@ -235,6 +269,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-push", action="store_true", help="do not run the status pusher in this process")
+    serve.add_argument(
+        "--allow-degraded-start",
+        action="store_true",
+        help="serve even when commercetools refuses the configured credentials at start-up",
+    )
     serve.set_defaults(run=_serve)
 
     push = commands.add_parser("push", help="run status-push workers until SIGINT/SIGTERM")
