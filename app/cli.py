@@ -10,7 +10,7 @@
     ctnm links list|export|import          stored links as JSON lines (move embedded -> Redis)
     ctnm audit [--subject --since ...]     who read which personal fields
 
-Configuration problems end the command with one line naming the variable or file, exit code 2.
+Configuration problems end the command with exit code 2 and one line per problem, naming the variable or file.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ and the adopter's files (licence, changelog, .env.example) kept true."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from app import __version__
 from app.cli import main
-from app.settings import CommercetoolsSettings, GatewaySettings, NovomindSettings, load_settings
+from app.settings import CommercetoolsSettings, GatewaySettings, NovomindSettings, SettingsError, load_settings
 from tests.support import REPO
 
 
@@ -105,3 +106,50 @@ def test_licence_and_changelog_are_there() -> None:
     assert "Version 2.0" in (REPO / "LICENSE").read_text()
     changelog = (REPO / "CHANGELOG.md").read_text()
     assert re.search(r"^## \[Unreleased\]", changelog, re.MULTILINE)
+
+
+def test_configuration_errors_come_all_at_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [n for n in os.environ if n.startswith(("CTP_", "GATEWAY_", "NOVOMIND_"))]:
+        monkeypatch.delenv(name)
+    for name, value in {
+        "CTP_PROJECT_KEY": "Not A Key",
+        "CTP_AUTH_URL": "ftp://auth",
+        "CTP_MAX_ATTEMPTS": "many",
+        "CTP_FOO": "x",
+        "GATEWAY_LOG_LEVEL": "verbose",
+        "REDIS_URL": "localhost:6379",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    for variable in (
+        "CTP_FOO",  # unknown
+        "CTP_CLIENT_ID",  # missing
+        "CTP_CLIENT_SECRET",
+        "CTP_API_URL",
+        "GATEWAY_JWT_SECRET",
+        "REDIS_URL",
+    ):
+        assert variable in err, (variable, err)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {
+                "CTP_PROJECT_KEY": "Not A Key",
+                "CTP_CLIENT_ID": "i",
+                "CTP_CLIENT_SECRET": "s",
+                "CTP_AUTH_URL": "ftp://a",
+                "CTP_API_URL": "https://api.example.com",
+                "CTP_MAX_ATTEMPTS": "many",
+                "GATEWAY_JWT_SECRET": "s" * 32,
+                "GATEWAY_LOG_LEVEL": "verbose",
+            }
+        )
+    lines = str(caught.value).splitlines()
+    assert {line.split(":")[0] for line in lines} == {
+        "CTP_PROJECT_KEY",
+        "CTP_AUTH_URL",
+        "CTP_MAX_ATTEMPTS",
+        "GATEWAY_LOG_LEVEL",
+    }
