@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
-from app.api.params import LimitQuery
+from app.api.paging import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.lookup.audit import AuditPage, AuditTrail
@@ -38,15 +39,16 @@ class AuditController(Controller):
         resource_id: Annotated[str | None, QueryParameter(name="resourceId", pattern=_IDENT)] = None,
         since: Annotated[datetime | None, Parameter(description="Inclusive")] = None,
         until: Annotated[datetime | None, Parameter(description="Exclusive")] = None,
-        before: Annotated[str | None, Parameter(pattern=_IDENT, description="Page: `next` of the last page")] = None,
         limit: LimitQuery = 50,
+        cursor: CursorQuery = None,
     ) -> AuditPage:
-        return await audit.page(
+        page = await audit.page(
             subject=subject,
             resource_type=resource_type,
             resource_id=resource_id,
             since=since,
             until=until,
             limit=limit,
-            before=before,
+            before=decode_cursor("audit", cursor),
         )
+        return msgspec.structs.replace(page, next=encode_cursor("audit", page.next) if page.next else None)

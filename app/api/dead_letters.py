@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from app.api.params import LimitQuery
+from app.api.paging import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.push.dead_letters import DeadLetterPage, DeadLetterService, DeadLetterView, ReplayResult, view_of
@@ -33,10 +34,11 @@ class DeadLetterController(Controller):
     async def list_dead_letters(
         self,
         dead_letters: NamedDependency[DeadLetterService],
-        after: Annotated[str | None, Parameter(pattern=_ID, description="Page: `next` of the last page")] = None,
         limit: LimitQuery = 50,
+        cursor: CursorQuery = None,
     ) -> DeadLetterPage:
-        return await dead_letters.page(after=after, limit=limit)
+        page = await dead_letters.page(after=decode_cursor("dead-letters", cursor), limit=limit)
+        return msgspec.structs.replace(page, next=encode_cursor("dead-letters", page.next) if page.next else None)
 
     @get(
         "/{deadLetterId:str}",

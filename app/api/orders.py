@@ -7,7 +7,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from app.access import Caller
-from app.api.params import CustomerIdQuery, EmailQuery, LimitQuery, OrderNumberPath
+from app.api.paging import CursorQuery, LimitQuery, decode_offset, next_offset
+from app.api.params import CustomerIdQuery, EmailQuery, OrderNumberPath
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.lookup import LookupService
@@ -18,6 +19,8 @@ __all__ = ["OrderController", "OrderSummaries"]
 
 class OrderSummaries(msgspec.Struct, frozen=True):
     results: list[OrderSummary]
+    next: str | None = None
+    """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
 class OrderController(Controller):
@@ -53,5 +56,8 @@ class OrderController(Controller):
         email: EmailQuery = None,
         customer_id: CustomerIdQuery = None,
         limit: LimitQuery = 20,
+        cursor: CursorQuery = None,
     ) -> OrderSummaries:
-        return OrderSummaries(await lookup.list_orders(caller, email=email, customer_id=customer_id, limit=limit))
+        offset = decode_offset("orders", cursor)
+        page, more = await lookup.page_orders(caller, email=email, customer_id=customer_id, limit=limit, offset=offset)
+        return OrderSummaries(page, next_offset("orders", offset, limit, more))
