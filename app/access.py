@@ -138,6 +138,24 @@ def _rejected(reason: str) -> AuthenticationError:
     return AuthenticationError(f"invalid bearer token ({reason})")
 
 
+# joserfc's error codes in the words a caller reads in a 401; an unlisted one is "cannot be verified".
+_PLAIN_REASONS: Final = {
+    "bad_signature": "its signature does not match",
+    "expired_token": "it has expired",
+    "missing_claim": "a required claim is missing",
+    "invalid_claim": "a claim (issuer, audience or subject) is not what this gateway expects",
+    "insecure_claim": "a claim (issuer, audience or subject) is not what this gateway expects",
+    "decode_error": "it cannot be read",
+    "unsupported_algorithm": "it is signed with an algorithm this gateway does not accept",
+}
+
+
+def _plain(exc: Exception) -> str:
+    if isinstance(exc, msgspec.ValidationError):
+        return "a claim has the wrong type"
+    return _PLAIN_REASONS.get(str(getattr(exc, "error", "")), "it cannot be verified")
+
+
 class _OneAlgorithm(JWSRegistry):
     """joserfc's registry limited to the one algorithm the key was chosen for.
 
@@ -213,7 +231,7 @@ class _ClaimChecks:
         try:
             decoded = jwt.decode(token, key, registry=_REGISTRIES[alg])
         except (JoseError, ValueError, TypeError) as exc:
-            raise _rejected(type(exc).__name__) from None
+            raise _rejected(_plain(exc)) from None
         return self.caller(decoded.claims)
 
     def caller(self, claims: object) -> Caller:
@@ -232,7 +250,7 @@ class _ClaimChecks:
             parsed = msgspec.convert(claims, _Claims)
         except (JoseError, ValueError, msgspec.ValidationError) as exc:
             # The reason class only: the token itself must never reach a message or log.
-            raise _rejected(type(exc).__name__) from None
+            raise _rejected(_plain(exc)) from None
         scopes = frozenset(parsed.scope.split())
         if parsed.stores == ["*"]:
             return Caller(subject=parsed.sub, scopes=scopes, stores=None)
@@ -416,7 +434,7 @@ class EventSenderAuthenticator:
                 exp={"essential": True},
             ).validate(claims)
         except (JoseError, ValueError, TypeError) as exc:
-            raise _rejected(type(exc).__name__) from None
+            raise _rejected(_plain(exc)) from None
         if self._email is not None and (claims.get("email") != self._email or claims.get("email_verified") is not True):
             raise _rejected("not the configured sender")
         return "oidc"

@@ -11,16 +11,17 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 import httpx
-from litestar import Litestar, Router
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from app import __version__
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
 from app.api.conditional import CallerReads
@@ -29,9 +30,10 @@ from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
 from app.api.links import LinkController
-from app.api.middleware import ControlCharacterGuard, CorrelationMiddleware
+from app.api.middleware import ControlCharacterGuard, GatewayApp, strict_query
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
+from app.api.reference import SCHEMA_PATH, local_swagger, problem_types, schema_router, swagger_assets
 from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.api.static import static_baseline
@@ -39,6 +41,7 @@ from app.cache import ViewCache
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
 from app.lookup.answers import RefreshBudget
+from app.lookup.audit import AuditTrail
 from app.lookup.links import LinkService
 from app.lookup.reader import ScopedReader
 from app.mapping.loader import Mappings, load_mappings
@@ -48,15 +51,16 @@ from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
 from app.observability import configure_logging
 from app.push.dead_letters import DeadLetterService
+from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
-from app.storage.ports import AuditLog, Delivery, EventQueue, Storage
+from app.storage.ports import Delivery, Storage
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
 
-API_VERSION = "0.1.0"
+API_VERSION = __version__
 MAX_BODY_BYTES = 16 * 1024
 _CONTROLLERS = (
     OrderController,
@@ -75,10 +79,9 @@ def openapi_config() -> OpenAPIConfig:
         title="commercetools <-> novomind support gateway",
         version=API_VERSION,
         description="Support-ready views of commercetools orders for novomind iAGENT agents.",
-        path="/schema",
-        render_plugins=[SwaggerRenderPlugin()],
-        # The document is public (it is committed to the repository); the access guard reads this opt.
-        openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
+        path=SCHEMA_PATH,
+        render_plugins=[local_swagger()],
+        openapi_router=schema_router(),
         components=Components(
             security_schemes={
                 "BearerJWT": SecurityScheme(
@@ -129,12 +132,8 @@ def _links(services: NamedDependency[Services]) -> LinkService:
     return services.links
 
 
-def _audit(services: NamedDependency[Services]) -> AuditLog:
-    return services.storage.audit
-
-
-def _queue(services: NamedDependency[Services]) -> EventQueue:
-    return services.storage.queue
+def _audit(services: NamedDependency[Services]) -> AuditTrail:
+    return AuditTrail(services.storage.audit)
 
 
 def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
@@ -245,7 +244,7 @@ def create_app(
     senders = build_event_sender_authenticator(settings.gateway, jwks_transport=jwks_transport)
 
     def intake(services: NamedDependency[Services]) -> EventIntake:
-        return EventIntake(senders, services.storage.queue, services.lookup.evict_order)
+        return EventIntake(senders, partial(accept_delivery, services.storage.queue, evict=services.lookup.evict_order))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -298,21 +297,25 @@ def create_app(
                 if storage is None:
                     await store.aclose()
 
-    app = Litestar(
-        route_handlers=[*_CONTROLLERS, *static_baseline(settings.gateway.bench_static_bytes)],
-        guards=[AccessGuard(authenticator)],
+    app = GatewayApp(
+        route_handlers=[
+            *_CONTROLLERS,
+            problem_types,
+            swagger_assets(),
+            *static_baseline(settings.gateway.bench_static_bytes),
+        ],
+        guards=[AccessGuard(authenticator), strict_query],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
             "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
-            "queue": Provide(_queue, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
         },
-        middleware=[CorrelationMiddleware(), ControlCharacterGuard()],
+        middleware=[ControlCharacterGuard()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi_config(),
@@ -329,3 +332,13 @@ def app_from_env() -> Litestar:
     settings = load_settings(os.environ)
     configure_logging(settings.gateway.log_level)
     return create_app(settings)
+
+
+async def check_commercetools(settings: Settings) -> None:
+    """Fetch one commercetools token with the configured client: wrong credentials show at start-up,
+    not first in ``/readyz``. Raises the client's GatewayError (rejected, unavailable, undecodable)."""
+    client = CommercetoolsClient(settings.commercetools)
+    try:
+        await ScopedReader(client).ready()
+    finally:
+        await client.aclose()

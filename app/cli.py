@@ -10,26 +10,30 @@
     ctnm links list|export|import          stored links as JSON lines (move embedded -> Redis)
     ctnm audit [--subject --since ...]     who read which personal fields
 
-Configuration problems end the command with one line naming the variable or file, exit code 2.
+Configuration problems end the command with exit code 2 and one line per problem, naming the variable or file.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from app import __version__
 from app.errors import GatewayError
 from app.mapping.loader import MappingError, load_mappings
 from app.operations import add_audit_parser, add_links_parser
 from app.push.command import add_dlq_parser
-from app.settings import SettingsError, load_gateway_settings, load_settings
+from app.settings import Settings, SettingsError, StorageSettings, load_gateway_settings, load_settings
 
 __all__ = ["main"]
+
+_serve_log = logging.getLogger("app.serve")
 
 DEFAULT_SCOPES = "orders:read customers:read"
 OPENAPI_PATH = Path("openapi/openapi.json")
@@ -50,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
         load_mappings(Path(settings.gateway.mappings_dir))
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
+    if (refusal := _check_upstream_at_start(settings, allow_degraded=args.allow_degraded_start)) is not None:
+        return refusal
     if args.no_push:
         # Read by app_from_env in each uvicorn worker process.
         os.environ["GATEWAY_PUSH_IN_PROCESS"] = "false"
@@ -63,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         http=OneWritePerTurnProtocol,
     )
+    _log_serve_stopped()
     return 0
 
 
@@ -107,7 +114,15 @@ def _demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
     try:
-        asyncio.run(run_demo(host=args.host, port=args.port, latency_ms=args.latency_ms))
+        asyncio.run(
+            run_demo(
+                host=args.host,
+                port=args.port,
+                latency_ms=args.latency_ms,
+                data_dir=Path(args.data_dir),
+                fresh=args.fresh,
+            )
+        )
     except KeyboardInterrupt:
         pass
     except (SettingsError, MappingError, OSError) as exc:
@@ -165,22 +180,100 @@ def _stored_data(args: argparse.Namespace) -> int:
 
     command = run_links_command if args.command == "links" else run_audit_command
     try:
-        return asyncio.run(command(args, load_storage_settings(os.environ)))
+        settings = load_storage_settings(os.environ)
+        if (refusal := _missing_data_dir(args, settings)) is not None:
+            return _fail(refusal)
+        return asyncio.run(command(args, settings))
     except (SettingsError, MappingError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
         return _fail(exc.detail)
 
 
+_HELP_FORMAT = argparse.ArgumentDefaultsHelpFormatter
+
+
+class _HelpfulParser(argparse.ArgumentParser):
+    """Every subcommand's help shows each option's default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HELP_FORMAT)
+        super().__init__(*args, **kwargs)
+
+
+def _positive_seconds(text: str) -> int:
+    # A token that is born expired is never what the operator meant.
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if not 1 <= value <= 30 * 86_400:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..{30 * 86_400} seconds")
+    return value
+
+
+def _check_upstream_at_start(settings: Settings, *, allow_degraded: bool) -> int | None:
+    """``ctnm serve``: start-up logged, commercetools credentials tried once; a failure stops the
+    command (exit 2) unless ``--allow-degraded-start`` says to serve anyway (``/readyz`` then says 503)."""
+    from app.asgi import check_commercetools
+    from app.observability import configure_logging, log_event
+
+    configure_logging(settings.gateway.log_level)
+    log_event(_serve_log, logging.INFO, "serve.start", version=__version__)
+    try:
+        asyncio.run(check_commercetools(settings))
+    except GatewayError as exc:
+        message = (
+            f"commercetools at {settings.commercetools.auth_url} did not give the gateway a token: {exc.detail}. "
+            "Check CTP_CLIENT_ID, CTP_CLIENT_SECRET, CTP_PROJECT_KEY, CTP_AUTH_URL and CTP_SCOPES"
+        )
+        if not allow_degraded:
+            return _fail(message + " (or start anyway with --allow-degraded-start)")
+        log_event(_serve_log, logging.WARNING, "serve.degraded_start", reason=exc.code)
+        print(f"ctnm: {message}; serving anyway (--allow-degraded-start)", file=sys.stderr)
+    return None
+
+
+def _log_serve_stopped() -> None:
+    from app.observability import log_event
+
+    log_event(_serve_log, logging.INFO, "serve.stop")
+
+
+def add_demo_data_options(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--data-dir", default="data", help="where the demo keeps links, queue and audit trail")
+    demo.add_argument("--fresh", action="store_true", help="start from an empty store (removes the demo's store files)")
+
+
+def _missing_data_dir(args: argparse.Namespace, settings: StorageSettings) -> str | None:
+    """A misspelt directory would otherwise open a new, empty store and report nothing stored."""
+    redis_url = args.redis_url if args.redis_url is not None else settings.redis_url
+    data_dir = Path(args.data_dir or settings.data_dir)
+    if redis_url or data_dir.is_dir() or args.create:
+        return None
+    return f"{data_dir}: no such data directory (check the path, or give --create to start an empty store there)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ctnm", description="commercetools <-> novomind support gateway")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="ctnm", description="commercetools <-> novomind support gateway", formatter_class=_HELP_FORMAT
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, parser_class=_HelpfulParser),
+    )
 
     serve = commands.add_parser("serve", help="run the gateway with settings from the environment")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--no-push", action="store_true", help="do not run the status pusher in this process")
+    serve.add_argument(
+        "--allow-degraded-start",
+        action="store_true",
+        help="serve even when commercetools refuses the configured credentials at start-up",
+    )
     serve.set_defaults(run=_serve)
 
     push = commands.add_parser("push", help="run status-push workers until SIGINT/SIGTERM")
@@ -194,12 +287,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="loopback only by default")
     demo.add_argument("--port", type=int, default=8000, help="gateway port (0 = any free port)")
     demo.add_argument("--latency-ms", type=int, default=0, help="added to every sandbox response")
+    add_demo_data_options(demo)
     demo.set_defaults(run=_demo)
 
     token = commands.add_parser("token", help="mint a development JWT signed with GATEWAY_JWT_SECRET")
-    token.add_argument("--scope", default=DEFAULT_SCOPES, help=f"space-separated (default: {DEFAULT_SCOPES!r})")
-    token.add_argument("--stores", default="*", help="comma-separated store keys, or * for all (default)")
-    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument("--scope", default=DEFAULT_SCOPES, help="space-separated")
+    token.add_argument("--stores", default="*", help="comma-separated store keys, or * for all")
+    token.add_argument("--ttl", type=_positive_seconds, default=3600, help="lifetime in seconds (1 to 30 days)")
     token.add_argument("--subject", default="dev-agent")
     token.set_defaults(run=_token)
 

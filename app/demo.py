@@ -12,10 +12,8 @@ import asyncio
 import contextlib
 import os
 import secrets
-import shutil
 import signal
 import socket
-import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
@@ -104,9 +102,46 @@ def _server(app: ASGIApp) -> uvicorn.Server:
     return _SharedSignalServer(config)
 
 
-async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int = 0) -> None:
-    configure_logging("WARNING")
-    jwt_secret = os.environ.get("GATEWAY_JWT_SECRET") or secrets.token_urlsafe(32)
+DEMO_JWT_SECRET = "ctnm-demo-secret-for-development-only-never-deploy"  # noqa: S105 - documented, demo only
+"""Fixed so that `ctnm token` mints tokens the demo accepts across restarts (README: Try it)."""
+DEMO_DATA_DIR = Path("data")
+_STORE_FILES = ("gateway.sqlite3", "gateway.sqlite3-wal", "gateway.sqlite3-shm")
+
+
+def prepare_demo_data(data_dir: Path, *, fresh: bool) -> Path:
+    """The demo keeps its links and queue in ``data_dir`` (``./data``: where `ctnm links` looks by
+    default); ``fresh`` starts from an empty store, removing only the store's own files."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for name in _STORE_FILES:
+            (data_dir / name).unlink(missing_ok=True)
+    return data_dir
+
+
+def demo_guide(gateway_url: str, jwt_secret: str, admin_token: str, data_dir: Path) -> str:
+    """What the demo prints beyond the curls: the operator's token, how to mint more, where data lives."""
+    return f"""
+Operator token (push:admin audit:read; dead letters and the audit trail):
+  {admin_token}
+  curl -s -H "Authorization: Bearer {admin_token}" {gateway_url}/v1/dead-letters
+Mint more tokens for this demo with `ctnm token` after setting the demo's secret:
+  export GATEWAY_JWT_SECRET={jwt_secret}
+  ctnm token --scope "orders:read customers:read pii:read" --stores de-store
+Links, queue and audit trail live in {data_dir.resolve()} (`ctnm links list --data-dir {data_dir}`;
+start empty with `ctnm demo --fresh`). Access log: one JSON line per request on standard error.
+Problem types: {gateway_url}/problems"""
+
+
+async def run_demo(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    latency_ms: int = 0,
+    data_dir: Path = DEMO_DATA_DIR,
+    fresh: bool = False,
+) -> None:
+    configure_logging("INFO")
+    jwt_secret = os.environ.get("GATEWAY_JWT_SECRET") or DEMO_JWT_SECRET
     mappings_dir = _mappings_dir()
     load_mappings(mappings_dir)  # fail before binding anything
 
@@ -118,8 +153,7 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
     gateway_sock = bind_loopback(host, port)
     gateway_url = f"http://{host}:{gateway_sock.getsockname()[1]}"
 
-    # The demo's links and queue live only as long as the demo: a throwaway embedded store.
-    data_dir = Path(tempfile.mkdtemp(prefix="ctnm-demo-"))
+    data_dir = prepare_demo_data(data_dir, fresh=fresh)
     events_secret = secrets.token_urlsafe(24)
     novomind_config = NovomindSandboxConfig()
     settings = demo_settings(
@@ -152,6 +186,7 @@ async def run_demo(*, host: str = "127.0.0.1", port: int = 8000, latency_ms: int
         )
 
     every_store = token(["*"])
+    admin_token = token(["*"], "push:admin", "audit:read")
     tasks = [
         asyncio.create_task(sandbox_server.serve(sockets=[sandbox_sock])),
         asyncio.create_task(novomind_server.serve(sockets=[novomind_sock])),
@@ -191,15 +226,12 @@ subscription would; ticket {DEMO_TICKET_ID.removeprefix("T-")} then holds the ne
     | curl -s -X POST -H "Authorization: Bearer {events_secret}" --data-binary @- \\
        {gateway_url}/v1/events/commercetools
   curl -s {novomind_url}/__sim/memos
-Dead letters (scope push:admin): {gateway_url}/v1/dead-letters
+{demo_guide(gateway_url, jwt_secret, admin_token, data_dir)}
 
 Press Ctrl-C to stop.""",
         flush=True,
     )
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    await asyncio.gather(*tasks)
     print("demo stopped", flush=True)
 
 

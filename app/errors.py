@@ -71,8 +71,10 @@ class NotFoundError(FatalError):
 class InvalidInputError(FatalError):
     code = "invalid_input"
 
-    def __init__(self, parameter: str, problem: str) -> None:
-        super().__init__(f"{parameter}: {problem}")
+    def __init__(self, parameter: str, problem: str, *, others: tuple[tuple[str, str], ...] = ()) -> None:
+        # Several parameters at once (unknown and repeated ones): a client fixes them in one go.
+        self.params = ((parameter, problem), *others)
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in self.params))
         self.parameter = parameter
         self.problem = problem
 

@@ -93,8 +93,7 @@ async def run_links_command(args: argparse.Namespace, settings: StorageSettings)
 
 def add_links_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     links = commands.add_parser("links", help="list, export or import stored links (JSON lines)")
-    links.add_argument("--redis-url", default=None, help="use this Redis instead of REDIS_URL ('' = embedded)")
-    links.add_argument("--data-dir", default=None, help="use this embedded data directory instead of GATEWAY_DATA_DIR")
+    storage_options(links)
     sub = links.add_subparsers(dest="links_command", required=True)
     listing = sub.add_parser("list", help="print the first links as JSON lines")
     listing.add_argument("--limit", type=int, default=100)
@@ -102,7 +101,25 @@ def add_links_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     export.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
     importing = sub.add_parser("import", help="validate a JSON-lines file, then put every link (idempotent)")
     importing.add_argument("input", help="file written by `ctnm links export`")
+    for command in (listing, export, importing):
+        # The same options after the subcommand (`ctnm links list --data-dir DIR`), as the README writes it.
+        storage_options(command, after_subcommand=True)
     return links
+
+
+def storage_options(parser: argparse.ArgumentParser, *, after_subcommand: bool = False) -> None:
+    """Where the stored data is; given after a subcommand they override nothing unless present."""
+    default = argparse.SUPPRESS if after_subcommand else None
+    parser.add_argument("--redis-url", default=default, help="use this Redis instead of REDIS_URL ('' = embedded)")
+    parser.add_argument(
+        "--data-dir", default=default, help="use this embedded data directory instead of GATEWAY_DATA_DIR"
+    )
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        default=argparse.SUPPRESS if after_subcommand else False,
+        help="start an empty embedded store if the data directory does not exist (refused otherwise)",
+    )
 
 
 async def run_audit_command(args: argparse.Namespace, settings: StorageSettings) -> int:
@@ -134,8 +151,7 @@ def _instant(text: str) -> datetime:
 
 def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     audit = commands.add_parser("audit", help="who read which personal fields (JSON lines, newest first)")
-    audit.add_argument("--redis-url", default=None, help="use this Redis instead of REDIS_URL ('' = embedded)")
-    audit.add_argument("--data-dir", default=None, help="use this embedded data directory instead of GATEWAY_DATA_DIR")
+    storage_options(audit)
     audit.add_argument("--subject", help="the caller's sub")
     audit.add_argument("--resource-type", help="order, customer, lookup, ...")
     audit.add_argument("--resource-id")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
@@ -33,10 +33,18 @@ __all__ = [
 class SettingsError(Exception):
     """A start-up configuration problem; ``str()`` is the one line shown to the operator."""
 
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable}: {problem}")
+    def __init__(self, variable: str, problem: str, *, more: tuple[SettingsError, ...] = ()) -> None:
+        # Every problem at once (one line each): an operator fixes the environment in one go.
+        self.problems: tuple[SettingsError, ...] = (self, *more)
+        super().__init__("\n".join([f"{variable}: {problem}", *(str(e) for e in more)]))
         self.variable = variable
         self.problem = problem
+
+    @staticmethod
+    def of(problems: list[SettingsError]) -> SettingsError:
+        flat = [p for problem in problems for p in problem.problems]
+        first, *more = flat
+        return SettingsError(first.variable, first.problem, more=tuple(more))
 
 
 class Secret:
@@ -258,6 +266,7 @@ class Settings(msgspec.Struct, frozen=True):
 _MISSING = re.compile(r"missing required field `(?P<field>[A-Z_]+)`")
 _AT_FIELD = re.compile(r"at `\$\.(?P<field>[A-Z_]+)`")
 _S = TypeVar("_S", bound=_Section)
+_T = TypeVar("_T")
 
 
 def _decode_secret(type_: type, obj: Any) -> Any:
@@ -267,30 +276,56 @@ def _decode_secret(type_: type, obj: Any) -> Any:
 
 
 def _group(cls: type[_Section], environ: Mapping[str, str]) -> dict[str, str]:
+    group, unknown = _split(cls, environ)
+    if unknown:
+        raise SettingsError.of(unknown)
+    return group
+
+
+def _split(cls: type[_Section], environ: Mapping[str, str]) -> tuple[dict[str, str], list[SettingsError]]:
+    """The section's variables, and one problem per variable with its prefix that it does not know."""
     known = {f.encode_name for f in msgspec.structs.fields(cls)}
     group: dict[str, str] = {}
+    unknown: list[SettingsError] = []
     for name, value in environ.items():
         if not name.startswith(cls.prefix):
             continue
         field = name.removeprefix(cls.prefix)
         if field not in known:
-            raise SettingsError(name, f"unknown variable (known {cls.prefix}* names: {', '.join(sorted(known))})")
-        if value.strip():
+            names = ", ".join(sorted(known))
+            unknown.append(SettingsError(name, f"unknown variable (known {cls.prefix}* names: {names})"))
+        elif value.strip():
             group[field] = value.strip()
-    return group
+    return group, unknown
 
 
 def _section(cls: type[_S], group: Mapping[str, str]) -> _S:
-    try:
-        return msgspec.convert(group, cls, strict=False, dec_hook=_decode_secret)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        if match := _MISSING.search(message):
-            raise SettingsError(cls.prefix + match["field"], "missing") from None
-        if match := _AT_FIELD.search(message):
-            problem = message.split(" - at ")[0]
-            raise SettingsError(cls.prefix + match["field"], f"malformed ({problem})") from None
-        raise SettingsError(cls.prefix + "*", message) from None
+    fields = msgspec.structs.fields(cls)
+    required = [f.encode_name for f in fields if f.required]
+    problems = [SettingsError(cls.prefix + name, "missing") for name in required if name not in group]
+    remaining = dict(group)
+    # msgspec stops at the first bad value: take it out and convert again, to name every malformed one.
+    for _ in range(len(fields) + 1):
+        try:
+            section = msgspec.convert(remaining, cls, strict=False, dec_hook=_decode_secret)
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            if match := _MISSING.search(message):
+                if not problems:
+                    problems.append(SettingsError(cls.prefix + match["field"], "missing"))
+                break
+            if (match := _AT_FIELD.search(message)) and match["field"] in remaining:
+                problem = message.split(" - at ")[0]
+                problems.append(SettingsError(cls.prefix + match["field"], f"malformed ({problem})"))
+                del remaining[match["field"]]
+                continue
+            problems.append(SettingsError(cls.prefix + "*", message))
+            break
+        else:
+            if not problems:
+                return section
+            break
+    raise SettingsError.of(problems)
 
 
 def load_gateway_settings(environ: Mapping[str, str]) -> GatewaySettings:
@@ -323,14 +358,32 @@ def load_storage_settings(environ: Mapping[str, str]) -> StorageSettings:
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    """Build :class:`Settings` from an environment mapping; raise :class:`SettingsError` on the first problem."""
-    commercetools = _section(CommercetoolsSettings, _group(CommercetoolsSettings, environ))
-    gateway = _section(GatewaySettings, _group(GatewaySettings, environ))
-    novomind_group = _group(NovomindSettings, environ)
-    novomind = _section(NovomindSettings, novomind_group) if novomind_group else None
-    redis_url = _redis_url(environ)
-    if redis_url is not None and gateway.cache_key is None:
-        raise SettingsError(
-            "GATEWAY_CACHE_KEY", "missing (required with REDIS_URL: it encrypts cached views; 32+ random characters)"
+    """Build :class:`Settings` from an environment mapping; raise one :class:`SettingsError` naming every problem."""
+    problems: list[SettingsError] = []
+
+    def attempt(load: Callable[[], _T]) -> _T | None:
+        try:
+            return load()
+        except SettingsError as exc:
+            problems.append(exc)
+            return None
+
+    groups = {}
+    for cls in (CommercetoolsSettings, GatewaySettings, NovomindSettings):
+        groups[cls], unknown = _split(cls, environ)
+        problems.extend(unknown)
+    commercetools = attempt(lambda: _section(CommercetoolsSettings, groups[CommercetoolsSettings]))
+    gateway = attempt(lambda: _section(GatewaySettings, groups[GatewaySettings]))
+    novomind_group = groups[NovomindSettings]
+    novomind = attempt(lambda: _section(NovomindSettings, novomind_group)) if novomind_group else None
+    redis_url = attempt(lambda: _redis_url(environ))
+    if redis_url is not None and gateway is not None and gateway.cache_key is None:
+        problems.append(
+            SettingsError(
+                "GATEWAY_CACHE_KEY",
+                "missing (required with REDIS_URL: it encrypts cached views; 32+ random characters)",
+            )
         )
+    if problems or commercetools is None or gateway is None:
+        raise SettingsError.of(problems)
     return Settings(commercetools=commercetools, gateway=gateway, novomind=novomind, redis_url=redis_url)

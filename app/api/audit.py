@@ -10,49 +10,45 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
-from app.api.params import LimitQuery
+from app.api.paging import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
-from app.storage.ports import AuditLog, AuditRecord
+from app.api.security import requires
+from app.lookup.audit import AuditPage, AuditTrail
 
-__all__ = ["AuditController", "AuditRecords"]
+__all__ = ["AuditController"]
 
 _IDENT = r"^[A-Za-z0-9._:@/-]{1,128}$"
-
-
-class AuditRecords(msgspec.Struct, frozen=True):
-    results: list[AuditRecord]
 
 
 class AuditController(Controller):
     path = "/v1/audit"
     tags = ("operations",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/",
         operation_id="QueryAudit",
-        opt={"scope": "audit:read"},
+        **requires("audit:read"),
         summary="Who read which personal fields of which resource, newest first",
         responses=problem_responses(400, 401, 403, 422, 503),
     )
     async def query(
         self,
-        audit: NamedDependency[AuditLog],
+        audit: NamedDependency[AuditTrail],
         subject: Annotated[str | None, Parameter(pattern=_IDENT, description="The caller's sub")] = None,
         resource_type: Annotated[str | None, QueryParameter(name="resourceType", pattern=_IDENT)] = None,
         resource_id: Annotated[str | None, QueryParameter(name="resourceId", pattern=_IDENT)] = None,
         since: Annotated[datetime | None, Parameter(description="Inclusive")] = None,
         until: Annotated[datetime | None, Parameter(description="Exclusive")] = None,
-        before: Annotated[str | None, Parameter(pattern=_IDENT, description="Page: an id from the last page")] = None,
         limit: LimitQuery = 50,
-    ) -> AuditRecords:
-        records = await audit.query(
+        cursor: CursorQuery = None,
+    ) -> AuditPage:
+        page = await audit.page(
             subject=subject,
             resource_type=resource_type,
             resource_id=resource_id,
             since=since,
             until=until,
             limit=limit,
-            before=before,
+            before=decode_cursor("audit", cursor),
         )
-        return AuditRecords(records)
+        return msgspec.structs.replace(page, next=encode_cursor("audit", page.next) if page.next else None)

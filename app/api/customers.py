@@ -20,6 +20,7 @@ from app.api.params import (
     TicketIdQuery,
 )
 from app.api.problems import problem_responses
+from app.api.security import requires
 from app.lookup import LookupService
 from app.views import CustomerView, LookupView
 
@@ -33,12 +34,11 @@ class CustomerViews(msgspec.Struct, frozen=True):
 class CustomerController(Controller):
     path = "/v1/customers"
     tags = ("customers",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/{customerId:str}",
         operation_id="GetCustomer",
-        opt={"scope": ("customers:read", "orders:read")},
+        **requires("customers:read", "orders:read"),
         summary="One customer with order count and most recent orders",
         # Cached views (app/cache): ETag / If-None-Match, Cache-Control: no-cache for a fresh read.
         responses=cached_view_responses(CustomerView) | problem_responses(400, 401, 403, 404, 422, 502, 503),
@@ -55,7 +55,7 @@ class CustomerController(Controller):
     @get(
         "/",
         operation_id="FindCustomers",
-        opt={"scope": ("customers:read", "orders:read")},
+        **requires("customers:read", "orders:read"),
         summary="Every customer with this email or phone, in every store the caller may see",
         responses=problem_responses(400, 401, 403, 422, 502, 503),
     )
@@ -73,12 +73,11 @@ class CustomerController(Controller):
 class LookupController(Controller):
     path = "/v1/lookup"
     tags = ("lookup",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/",
         operation_id="Lookup",
-        opt={"scope": ("customers:read", "orders:read")},
+        **requires("customers:read", "orders:read"),
         summary="The linked or best-matching customer for a ticket, their recent orders and every other candidate",
         # ETag / If-None-Match (app/api/conditional.py); the lookup itself is read afresh each time.
         responses=cached_view_responses(LookupView) | problem_responses(400, 401, 403, 422, 502, 503),

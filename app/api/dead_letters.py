@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from app.api.params import LimitQuery
+from app.api.paging import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.api.problems import problem_responses
+from app.api.security import requires
 from app.push.dead_letters import DeadLetterPage, DeadLetterService, DeadLetterView, ReplayResult, view_of
 
 __all__ = ["DeadLetterController"]
@@ -21,45 +23,50 @@ DeadLetterId = Annotated[str, Parameter(pattern=_ID, description="A dead letter'
 class DeadLetterController(Controller):
     path = "/v1/dead-letters"
     tags = ("operations",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/",
         operation_id="ListDeadLetters",
-        opt={"scope": "push:admin"},
+        **requires("push:admin"),
         summary="Events the pusher gave up on, oldest first, with the reason",
         responses=problem_responses(400, 401, 403, 422, 503),
     )
     async def list_dead_letters(
         self,
         dead_letters: NamedDependency[DeadLetterService],
-        after: Annotated[str | None, Parameter(pattern=_ID, description="Page: `next` of the last page")] = None,
         limit: LimitQuery = 50,
+        cursor: CursorQuery = None,
     ) -> DeadLetterPage:
-        return await dead_letters.page(after=after, limit=limit)
+        page = await dead_letters.page(after=decode_cursor("dead-letters", cursor), limit=limit)
+        return msgspec.structs.replace(page, next=encode_cursor("dead-letters", page.next) if page.next else None)
 
     @get(
-        "/{dead_letter_id:str}",
+        "/{deadLetterId:str}",
         operation_id="GetDeadLetter",
-        opt={"scope": "push:admin"},
+        **requires("push:admin"),
         summary="One dead letter",
         responses=problem_responses(400, 401, 403, 404, 422, 503),
     )
     async def get_dead_letter(
-        self, dead_letters: NamedDependency[DeadLetterService], dead_letter_id: DeadLetterId
+        self,
+        dead_letters: NamedDependency[DeadLetterService],
+        deadLetterId: DeadLetterId,  # noqa: N803 - the public path parameter's name
     ) -> DeadLetterView:
-        return view_of(await dead_letters.get(dead_letter_id))
+        return view_of(await dead_letters.get(deadLetterId))
 
     @post(
-        "/{dead_letter_id:str}/replay",
+        "/{deadLetterId:str}/replay",
         operation_id="ReplayDeadLetter",
-        opt={"scope": "push:admin"},
+        **requires(
+            "push:admin", description="A dead letter that was replayed already is gone: replaying it again answers 404."
+        ),
         status_code=202,
         summary="Queue a dead letter again (writes that already reached novomind are not repeated)",
-        description="A dead letter that was replayed already is gone: replaying it again answers 404.",
         responses=problem_responses(400, 401, 403, 404, 422, 503),
     )
     async def replay(
-        self, dead_letters: NamedDependency[DeadLetterService], dead_letter_id: DeadLetterId
+        self,
+        dead_letters: NamedDependency[DeadLetterService],
+        deadLetterId: DeadLetterId,  # noqa: N803 - the public path parameter's name
     ) -> ReplayResult:
-        return await dead_letters.replay(dead_letter_id)
+        return await dead_letters.replay(deadLetterId)

@@ -18,9 +18,8 @@ from litestar.di import NamedDependency
 from app.access import EventSenderAuthenticator
 from app.api.problems import problem_responses
 from app.errors import InvalidInputError, MissingCredentialsError
-from app.push.intake import IntakeResult, accept_delivery
-from app.push.messages import UndecodableDelivery, decode_delivery
-from app.storage.ports import EventQueue
+from app.push.intake import IntakeResult
+from app.push.messages import Delivery, UndecodableDelivery, decode_delivery
 
 __all__ = ["EVENT_MAX_BODY_BYTES", "EventIntake", "EventsController"]
 
@@ -34,9 +33,8 @@ class EventIntake:
     group, which cost this endpoint, the busiest one, about a sixth of its CPU per request."""
 
     senders: EventSenderAuthenticator
-    queue: EventQueue
-    evict: Callable[[str], Awaitable[None]] | None = None
-    """Drops cached views of the event's order (the view cache, issue 17)."""
+    accept: Callable[[Delivery], Awaitable[IntakeResult]]
+    """Queues a decoded delivery durably (``app.push.intake.accept_delivery`` bound to the queue)."""
 
 
 class EventsController(Controller):
@@ -71,4 +69,4 @@ class EventsController(Controller):
             delivery = decode_delivery(await request.body())
         except UndecodableDelivery as exc:
             raise InvalidInputError("body", str(exc)) from None
-        return await accept_delivery(intake.queue, delivery, evict=intake.evict)
+        return await intake.accept(delivery)

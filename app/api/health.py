@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from app import __version__
 from app.api.problems import problem_responses
 
 __all__ = ["HealthController"]
@@ -22,6 +23,7 @@ class Readiness(Protocol):
 
 class Health(msgspec.Struct, frozen=True):
     status: str
+    version: str = __version__
 
 
 class HealthController(Controller):

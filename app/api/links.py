@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from app.access import Caller
 from app.api.params import CustomerIdQuery, LinkKindQuery, LinkReferencePath, OrderNumberQuery
 from app.api.problems import problem_responses
+from app.api.security import requires
 from app.errors import InvalidInputError
 from app.lookup.links import LinkRequest, LinkService
 from app.views import LinkView
@@ -26,14 +27,14 @@ class LinkViews(msgspec.Struct, frozen=True):
 class LinkController(Controller):
     path = "/v1/links"
     tags = ("links",)
-    security = ({"BearerJWT": []},)
 
     @put(
         "/{ticketId:str}",
         operation_id="PutLink",
-        opt={"scope": "links:write"},
+        **requires(
+            "links:write", description="201 when the link is new, 200 when it replaced or equalled an existing one."
+        ),
         summary="Link a ticket (or another reference kind) to an order and/or customer; idempotent",
-        description="201 when the link is new, 200 when it replaced or equalled an existing one.",
         status_code=HTTP_200_OK,
         responses={
             HTTP_201_CREATED: ResponseSpec(
@@ -56,7 +57,7 @@ class LinkController(Controller):
     @get(
         "/{ticketId:str}",
         operation_id="GetLink",
-        opt={"scope": "orders:read"},
+        **requires("orders:read"),
         summary="The link of one ticket, with the order's current number",
         responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
     )
@@ -72,7 +73,7 @@ class LinkController(Controller):
     @delete(
         "/{ticketId:str}",
         operation_id="DeleteLink",
-        opt={"scope": "links:write"},
+        **requires("links:write"),
         summary="Remove a link",
         responses=problem_responses(400, 401, 403, 404, 422, 503),
     )
@@ -88,7 +89,7 @@ class LinkController(Controller):
     @get(
         "/",
         operation_id="FindLinks",
-        opt={"scope": "orders:read"},
+        **requires("orders:read"),
         summary="Every link of an order (stored and found through its ticket custom field) or of a customer",
         responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
     )

@@ -10,8 +10,10 @@ from litestar.di import NamedDependency
 
 from app.access import Caller
 from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
-from app.api.params import CustomerIdQuery, EmailQuery, LimitQuery, OrderNumberPath
+from app.api.paging import CursorQuery, LimitQuery, decode_offset, next_offset
+from app.api.params import CustomerIdQuery, EmailQuery, OrderNumberPath
 from app.api.problems import problem_responses
+from app.api.security import requires
 from app.lookup import LookupService
 from app.views import OrderSummary, OrderView
 
@@ -20,17 +22,18 @@ __all__ = ["OrderController", "OrderSummaries"]
 
 class OrderSummaries(msgspec.Struct, frozen=True):
     results: list[OrderSummary]
+    next: str | None = None
+    """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
 class OrderController(Controller):
     path = "/v1/orders"
     tags = ("orders",)
-    security = ({"BearerJWT": []},)
 
     @get(
         "/{orderNumber:str}",
         operation_id="GetOrder",
-        opt={"scope": "orders:read"},
+        **requires("orders:read"),
         summary="One order, normalized for its market",
         # Cached views (app/cache): ETag / If-None-Match, Cache-Control: no-cache for a fresh read.
         responses=cached_view_responses(OrderView) | problem_responses(400, 401, 403, 404, 422, 502, 503),
@@ -47,7 +50,7 @@ class OrderController(Controller):
     @get(
         "/",
         operation_id="ListOrders",
-        opt={"scope": "orders:read"},
+        **requires("orders:read"),
         summary="Orders of a customer (by id) or placed with an email (guest orders included), newest first",
         responses=problem_responses(400, 401, 403, 422, 502, 503),
     )
@@ -58,5 +61,8 @@ class OrderController(Controller):
         email: EmailQuery = None,
         customer_id: CustomerIdQuery = None,
         limit: LimitQuery = 20,
+        cursor: CursorQuery = None,
     ) -> OrderSummaries:
-        return OrderSummaries(await lookup.list_orders(caller, email=email, customer_id=customer_id, limit=limit))
+        offset = decode_offset("orders", cursor)
+        page, more = await lookup.page_orders(caller, email=email, customer_id=customer_id, limit=limit, offset=offset)
+        return OrderSummaries(page, next_offset("orders", offset, limit, more))

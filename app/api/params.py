@@ -45,7 +45,6 @@ CountryQuery = Annotated[
     str | None,
     Parameter(pattern=COUNTRY_PATTERN, max_length=2, description="ISO 3166 country for national phone numbers"),
 ]
-LimitQuery = Annotated[int, Parameter(ge=1, le=100, description="At most this many results")]
 TicketIdQuery = Annotated[
     str | None,
     QueryParameter(name="ticketId", max_length=64, description="novomind ticket id (format per mappings/links.toml)"),

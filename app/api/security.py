@@ -61,3 +61,15 @@ def check_routes_declare_access(controllers: Iterable[type[Controller]]) -> None
             declared = _declared(member.opt.get("scope"))
             if not declared or not set(declared) <= SCOPES:
                 raise RuntimeError(f"{controller.__name__}.{name} declares no known scope (opt={{'scope': ...}})")
+
+
+def requires(*scopes: str, description: str | None = None) -> dict[str, Any]:
+    """A route's access declaration: the guard's ``opt``, the OpenAPI security requirement naming the
+    scopes, and a description that says them too, so a client author sees them without the code."""
+    needed = " and ".join(f"`{scope}`" for scope in scopes)
+    text = f"Requires scope {needed}." if len(scopes) == 1 else f"Requires scopes {needed}."
+    return {
+        "opt": {"scope": scopes[0] if len(scopes) == 1 else scopes},
+        "security": [{"BearerJWT": list(scopes)}],
+        "description": f"{description}\n\n{text}" if description else text,
+    }

@@ -130,20 +130,38 @@ class LookupService:
     async def list_orders(
         self, caller: Caller, *, email: str | None = None, customer_id: str | None = None, limit: int = 20
     ) -> list[OrderSummary]:
+        summaries, _ = await self.page_orders(caller, email=email, customer_id=customer_id, limit=limit)
+        return summaries
+
+    async def page_orders(
+        self,
+        caller: Caller,
+        *,
+        email: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> tuple[list[OrderSummary], bool]:
+        """Orders ``offset`` to ``offset + limit``, newest first, and whether more follow. Only the
+        page's orders are presented (and audited when unmasked), never the ones skipped over."""
         if (email is None) == (customer_id is None):
             raise InvalidInputError("email", "give exactly one of email or customerId")
+        # One more than the page tells whether another follows; commercetools pages at most 500 deep.
+        wanted = min(offset + limit + 1, 500)
         if email is not None:
-            query = orders_with_email(email, limit=limit)
+            query = orders_with_email(email, limit=wanted)
         else:
             assert customer_id is not None
             query = OrderQuery(
-                predicate=Predicate.ORDERS_BY_CUSTOMER_ID, variables={"customerId": customer_id}, limit=limit
+                predicate=Predicate.ORDERS_BY_CUSTOMER_ID, variables={"customerId": customer_id}, limit=wanted
             )
         orders = await self._reader.orders(query, caller)
-        summaries = [summarize_order(o, self._rules) for o in orders[:limit]]
-        return list(
-            await asyncio.gather(*(self._present(caller, s, self._masker.summary, "order", s.id) for s in summaries))
+        page = orders[offset : offset + limit]
+        summaries = [summarize_order(o, self._rules) for o in page]
+        presented = await asyncio.gather(
+            *(self._present(caller, s, self._masker.summary, "order", s.id) for s in summaries)
         )
+        return list(presented), len(orders) > offset + limit
 
     # -- customers ------------------------------------------------------------------------------
 

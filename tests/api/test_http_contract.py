@@ -170,8 +170,10 @@ async def test_unknown_route_is_problem_404(client: AsyncTestClient[Litestar]) -
 
 
 async def test_health_needs_no_token(client: AsyncTestClient[Litestar]) -> None:
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
-    assert (await client.get("/readyz")).json() == {"status": "ready"}
+    from app import __version__
+
+    assert (await client.get("/healthz")).json() == {"status": "ok", "version": __version__}
+    assert (await client.get("/readyz")).json() == {"status": "ready", "version": __version__}
 
 
 def test_a_route_without_a_declared_scope_is_refused_at_start_up() -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -48,10 +49,17 @@ class Output:
         raise AssertionError(f"demo did not print {pattern.pattern!r} within {seconds} s; output:\n{self.text}")
 
 
-def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c() -> None:
+ADMIN = re.compile(
+    r'curl -s -H "Authorization: Bearer (?P<token>[^"]+)" (?P<url>http://127\.0\.0\.1:\d+/v1/dead-letters)'
+)
+SECRET_LINE = re.compile(r"export GATEWAY_JWT_SECRET=(?P<secret>\S+)")
+
+
+def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CTP_", "GATEWAY_", "NOVOMIND_"))}
+    data_dir = tmp_path / "data"
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "demo", "--port", "0"],
+        [sys.executable, "-m", "app", "demo", "--port", "0", "--data-dir", str(data_dir)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -65,6 +73,8 @@ def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c() -> None:
         assert response.status_code == 200, response.text
         assert response.json()["locale"] == "de-DE"
         _status_push_as_printed(output.text)
+        _the_guide_as_printed(output.text, data_dir)
+        output.wait_for(re.compile(r'"app\.access"[^\n]*"status": ?200'), seconds=10)  # the access log is on
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
         assert "demo stopped" in output.text + os.read(output.fd, 65536).decode()
@@ -74,6 +84,28 @@ def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c() -> None:
             process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def _the_guide_as_printed(text: str, data_dir: Path) -> None:
+    """The operator token it mentions works, `ctnm token` with the printed secret mints an accepted
+    token, and the demo's store is where it says, for `ctnm links` to read."""
+    admin = ADMIN.search(text)
+    assert admin, text
+    answer = httpx.get(admin["url"], headers={"Authorization": f"Bearer {admin['token']}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    secret = SECRET_LINE.search(text)
+    assert secret, text
+    minted = subprocess.run(
+        [sys.executable, "-m", "app", "token", "--scope", "orders:read"],
+        env={**os.environ, "GATEWAY_JWT_SECRET": secret["secret"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    order = CURL.search(text)
+    assert order
+    assert httpx.get(order["url"], headers={"Authorization": f"Bearer {minted}"}, timeout=10).status_code == 200
+    assert (data_dir / "gateway.sqlite3").is_file()
 
 
 def _status_push_as_printed(text: str) -> None:

@@ -132,7 +132,7 @@ def test_cli_export_and_import(tmp_path: Path) -> None:
     assert exported.returncode == 0, exported.stderr
     assert "exported 250 links" in exported.stderr
     imported = subprocess.run(
-        [*run, "--data-dir", str(tmp_path / "to"), "import", str(dump)],
+        [*run, "--data-dir", str(tmp_path / "to"), "--create", "import", str(dump)],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -144,7 +144,7 @@ def test_cli_export_and_import(tmp_path: Path) -> None:
     assert "imported 250 links" in imported.stderr
     dump.write_bytes(dump.read_bytes() + b"garbage\n")
     refused = subprocess.run(
-        [*run, "--data-dir", str(tmp_path / "to2"), "import", str(dump)],
+        [*run, "--data-dir", str(tmp_path / "to2"), "--create", "import", str(dump)],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -114,13 +114,13 @@ def test_wildcard_store_means_every_store() -> None:
 def test_bad_signature_is_rejected() -> None:
     header, payload, signature = signed(claims()).split(".")
     forged_payload = b64url(json.dumps(claims(stores=["*"])).encode())
-    assert "BadSignature" in str(rejected(f"{header}.{forged_payload}.{signature}"))
+    assert "signature does not match" in str(rejected(f"{header}.{forged_payload}.{signature}"))
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     rejected(f"{header}.{payload}.{flipped}")
 
 
 def test_token_signed_with_another_secret_is_rejected() -> None:
-    assert "BadSignature" in str(rejected(signed(claims(), secret=OTHER_SECRET)))
+    assert "signature does not match" in str(rejected(signed(claims(), secret=OTHER_SECRET)))
 
 
 def test_alg_none_token_is_rejected() -> None:

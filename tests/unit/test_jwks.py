@@ -390,7 +390,7 @@ async def test_hs256_signed_with_the_public_key_is_rejected(
         lambda message: hmac.new(hmac_key, message, hashlib.sha256).digest(),
     )
     error = await rejected(auth, token)
-    assert ("BadSignature" if secret else "algorithm not allowed") in str(error)
+    assert ("signature does not match" if secret else "algorithm not allowed") in str(error)
 
 
 async def test_oct_keys_in_the_jwks_are_never_used(clock: FakeClock) -> None:
@@ -401,7 +401,7 @@ async def test_oct_keys_in_the_jwks_are_never_used(clock: FakeClock) -> None:
         {"alg": "HS256", "kid": "hmac"}, claims(), lambda message: hmac.new(shared, message, hashlib.sha256).digest()
     )
     assert "algorithm not allowed" in str(await rejected(authenticator(server, clock), token))
-    assert "BadSignature" in str(await rejected(authenticator(server, clock, secret=SECRET), token))
+    assert "signature does not match" in str(await rejected(authenticator(server, clock, secret=SECRET), token))
     keys = jwks_keys(server, clock)
     with pytest.raises(AuthenticationError, match="unknown key id"):
         await keys.key_for("hmac", "RS256")
@@ -417,7 +417,7 @@ async def test_an_attacker_key_in_the_jwk_header_is_ignored(
     clock.advance(INTERVAL)
     assert "unknown key id" in str(await rejected(auth, sign(attacker, "ES256", jwk=embedded)))
     # The issuer's kid with the attacker's key embedded: checked against the issuer's key.
-    assert "BadSignature" in str(await rejected(auth, sign(attacker, "ES256", kid="ec-1", jwk=embedded)))
+    assert "signature does not match" in str(await rejected(auth, sign(attacker, "ES256", kid="ec-1", jwk=embedded)))
     # No kid at all, only the embedded key.
     assert "no key id" in str(await rejected(auth, sign(attacker, "ES256", kid=DROP, jwk=embedded)))
     # An embedded RSA key does not even fit the header size limit.
@@ -432,7 +432,7 @@ async def test_key_urls_in_the_header_are_never_fetched(
     elsewhere = "https://attacker.example/keys.json"
     clock.advance(INTERVAL)
     await rejected(auth, sign(ATTACKER_RSA, "RS256", **{parameter: elsewhere}))
-    assert "BadSignature" in str(
+    assert "signature does not match" in str(
         await rejected(auth, sign(ATTACKER_RSA, "RS256", kid="rsa-1", **{parameter: elsewhere}))
     )
     # A genuine token that happens to carry the parameter still verifies with the issuer's key.
@@ -459,18 +459,20 @@ async def test_a_certificate_chain_in_the_header_is_ignored(auth: TokenAuthentic
     # A real certificate does not even fit the header size limit (512 encoded bytes, as joserfc's) ...
     assert "header too long" in str(await rejected(auth, sign(attacker, "RS256", x5c=chain)))
     # ... and a short one, with the issuer's kid, is checked against the issuer's key, not the chain.
-    assert "BadSignature" in str(await rejected(auth, sign(attacker, "RS256", x5c=["MIIBszCCAVmgAwIBAgIU"])))
+    assert "signature does not match" in str(
+        await rejected(auth, sign(attacker, "RS256", x5c=["MIIBszCCAVmgAwIBAgIU"]))
+    )
     assert {str(r.url) for r in server.requests} == {URL}
 
 
 async def test_a_signature_by_another_key_with_a_published_kid_is_rejected(auth: TokenAuthenticator) -> None:
-    assert "BadSignature" in str(await rejected(auth, sign(OTHER_EC, "ES256")))
+    assert "signature does not match" in str(await rejected(auth, sign(OTHER_EC, "ES256")))
 
 
 async def test_a_tampered_payload_is_rejected(auth: TokenAuthenticator) -> None:
     header, _, signature = sign(RSA_KEY, "RS256").split(".")
     payload = b64url(json.dumps(claims(stores=["*"], scope="orders:read pii:read push:admin")).encode())
-    assert "BadSignature" in str(await rejected(auth, f"{header}.{payload}.{signature}"))
+    assert "signature does not match" in str(await rejected(auth, f"{header}.{payload}.{signature}"))
 
 
 @pytest.mark.parametrize(
