@@ -216,8 +216,13 @@ async def served(ct_app: Litestar, ct_state: SandboxState) -> AsyncIterator[str]
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(ct_app, log_level="critical", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.005)
+    # uvicorn exposes a flag, not an event. Only a server that cannot start reaches the bound.
+    async with asyncio.timeout(60):
+        while not server.started:  # noqa: ASYNC110
+            if task.done():
+                await task  # it stopped before it started: its error is the failure
+                raise AssertionError("the sandbox server exited before it started")
+            await asyncio.sleep(0.005)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
