@@ -360,16 +360,25 @@ class TokenAuthenticator:
 
 
 def build_authenticator(
-    gateway: GatewaySettings, *, jwks_transport: httpx.AsyncBaseTransport | None = None
+    gateway: GatewaySettings,
+    *,
+    jwks_transport: httpx.AsyncBaseTransport | None = None,
+    jwks_clock: Callable[[], float] = time.monotonic,
 ) -> CallerAuthenticator:
     """The caller authenticator the settings describe: secret (HS256), JWKS (asymmetric), or both.
 
     ``jwks_transport`` replaces the network for the JWKS fetches (tests); it is never closed here.
-    The authenticator holds no open connection between fetches, so it needs no shutdown.
+    ``jwks_clock`` times the refetch interval (tests move their own). The authenticator holds no open
+    connection between fetches, so it needs no shutdown.
     """
     secret = gateway.jwt_secret.reveal() if gateway.jwt_secret is not None else None
     jwks = (
-        JwksKeys(gateway.jwks_url, transport=jwks_transport, min_refetch_interval=gateway.jwks_min_refetch_seconds)
+        JwksKeys(
+            gateway.jwks_url,
+            transport=jwks_transport,
+            min_refetch_interval=gateway.jwks_min_refetch_seconds,
+            clock=jwks_clock,
+        )
         if gateway.jwks_url is not None
         else None
     )

@@ -14,9 +14,16 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tests.support import FIXTURES, ThreadedServer
 from tests.unit.fakes import Collector, FakeClock
+
+# Hypothesis times each example (200 ms) and the data generation by default: budgets a loaded machine
+# misses, failing a property that holds. Properties are never timed here; tests bound their own waits.
+hypothesis_settings.register_profile("ctnm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("ctnm")
 
 
 @pytest.fixture

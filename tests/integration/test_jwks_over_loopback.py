@@ -2,12 +2,14 @@
 
 A one-route Litestar app plays the identity provider's JWKS endpoint under uvicorn on 127.0.0.1;
 the authenticator fetches it with the real httpx transport (no ``jwks_transport``), exactly as
-``build_authenticator`` wires it from ``GATEWAY_JWKS_URL``.
+``build_authenticator`` wires it from ``GATEWAY_JWKS_URL``. Where the refetch interval matters, the
+keys' clock is one the test moves (``JwksKeys(clock=...)``); HTTP stays real.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, Final
@@ -31,6 +33,8 @@ PATH: Final = "/.well-known/jwks.json"
 RSA_OLD: Final = RSAKey.generate_key(2048, parameters={"kid": "2024-rsa"})
 RSA_NEW: Final = RSAKey.generate_key(2048, parameters={"kid": "2025-rsa"})
 EC_KEY: Final = ECKey.generate_key("P-256", parameters={"kid": "2025-ec"})
+HANG: Final = 30.0
+"""Only a call that hangs takes this long."""
 
 
 class IdentityProvider:
@@ -39,15 +43,17 @@ class IdentityProvider:
     def __init__(self) -> None:
         self.keys: list[Key] = [RSA_OLD, EC_KEY]
         self.fetches = 0
-        self.stall_seconds = 0.0
+        self.stalled = False
+        self.released = threading.Event()  # ends a stall (set by the test)
         self.url = ""
 
     def app(self) -> Litestar:
         @get(PATH, media_type="application/jwk-set+json")
         async def jwks() -> dict[str, Any]:
             self.fetches += 1
-            if self.stall_seconds:
-                await asyncio.sleep(self.stall_seconds)
+            if self.stalled:
+                # Until the test lets go (bounded, so a failing test cannot keep the server busy).
+                await asyncio.to_thread(self.released.wait, 60)
             return {"keys": [key.as_dict(private=False, use="sig") for key in self.keys]}
 
         return Litestar(route_handlers=[jwks])
@@ -77,6 +83,25 @@ def token(key: Key, alg: str, **claims: Any) -> str:
     return jwt.encode({"alg": alg, "kid": key.kid, "typ": "at+jwt"}, payload, key, algorithms=[alg])
 
 
+class Clock:
+    """A monotonic clock for the keys that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def authenticator_on(url: str, clock: Clock, *, min_refetch_seconds: float = 1) -> CallerAuthenticator:
+    return TokenAuthenticator(
+        issuer=ISSUER, audience=AUDIENCE, jwks=JwksKeys(url, min_refetch_interval=min_refetch_seconds, clock=clock)
+    )
+
+
 def authenticator(url: str, *, min_refetch_seconds: float = 1) -> CallerAuthenticator:
     settings = GatewaySettings(
         jwks_url=url, jwt_issuer=ISSUER, jwt_audience=AUDIENCE, jwks_min_refetch_seconds=min_refetch_seconds
@@ -93,7 +118,8 @@ async def test_keys_are_fetched_once_and_verify_tokens(idp: IdentityProvider) ->
 
 
 async def test_rotation_over_http(idp: IdentityProvider) -> None:
-    auth = authenticator(idp.url)
+    clock = Clock()
+    auth = authenticator_on(idp.url, clock)
     old = token(RSA_OLD, "RS256")
     await auth.authenticate(old)
     idp.keys = [RSA_NEW, EC_KEY]  # the issuer rotates: the old key is gone, a new one appears
@@ -102,7 +128,7 @@ async def test_rotation_over_http(idp: IdentityProvider) -> None:
         await auth.authenticate(token(RSA_NEW, "PS256"))
     assert idp.fetches == 1
     # ... once the interval has passed it does, once, and the new key verifies.
-    await asyncio.sleep(1.05)
+    clock.advance(1.05)
     new_tokens = [token(RSA_NEW, "PS256") for _ in range(10)]
     callers = await asyncio.gather(*(auth.authenticate(t) for t in new_tokens))
     assert {c.subject for c in callers} == {"agent-7"}
@@ -128,32 +154,34 @@ async def test_a_flood_of_unknown_kids_over_http_fetches_once(idp: IdentityProvi
 
 async def test_cached_keys_survive_the_jwks_going_away() -> None:
     provider = IdentityProvider()
+    clock = Clock()
     with ThreadedServer(provider.app()) as server:
-        auth = authenticator(server.url + PATH)
+        auth = authenticator_on(server.url + PATH, clock)
         await auth.authenticate(token(EC_KEY, "ES256"))
     # The server is gone (connection refused from now on).
-    await asyncio.sleep(1.05)
+    clock.advance(1.05)
     assert (await auth.authenticate(token(EC_KEY, "ES256"))).subject == "agent-7"
-    started = time.monotonic()
-    with pytest.raises(UpstreamUnavailableError) as caught:
-        await auth.authenticate(token(RSA_NEW, "RS256"))
-    assert time.monotonic() - started < 3.5
+    async with asyncio.timeout(HANG):
+        with pytest.raises(UpstreamUnavailableError) as caught:
+            await auth.authenticate(token(RSA_NEW, "RS256"))
     assert caught.value.retry_after_seconds is not None
+    assert provider.fetches == 1
 
 
 async def test_nothing_listening_is_retriable_not_a_hang() -> None:
     auth = authenticator(f"http://127.0.0.1:{free_port()}{PATH}")
-    started = time.monotonic()
-    with pytest.raises(UpstreamUnavailableError):
-        await auth.authenticate(token(EC_KEY, "ES256"))
-    assert time.monotonic() - started < 3.5
+    async with asyncio.timeout(HANG):
+        with pytest.raises(UpstreamUnavailableError):
+            await auth.authenticate(token(EC_KEY, "ES256"))
 
 
 async def test_a_stalled_jwks_endpoint_is_cut_off_by_the_timeout(idp: IdentityProvider) -> None:
-    idp.stall_seconds = 1.0
+    idp.stalled = True
     auth = TokenAuthenticator(issuer=ISSUER, audience=AUDIENCE, jwks=JwksKeys(idp.url, timeout=0.3))
-    started = time.monotonic()
-    with pytest.raises(UpstreamUnavailableError):
-        await auth.authenticate(token(EC_KEY, "ES256"))
-    assert time.monotonic() - started < 1.5
-    idp.stall_seconds = 0
+    try:
+        # The endpoint answers only once released, after this: failing at all is being cut off.
+        with pytest.raises(UpstreamUnavailableError):
+            await auth.authenticate(token(EC_KEY, "ES256"))
+        assert idp.fetches == 1
+    finally:
+        idp.released.set()

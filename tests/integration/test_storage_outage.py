@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -16,6 +16,8 @@ from tests.support import RedisProcess, auth, settings_for
 
 pytestmark = pytest.mark.integration
 SCOPES = ("orders:read", "customers:read", "links:write")
+HANG = 30.0
+"""Only a request that hangs takes this long."""
 
 
 @pytest.fixture
@@ -44,7 +46,19 @@ async def test_redis_outage_degrades_links_only_and_recovers(
 
     redis_server.stop()
 
-    started = time.monotonic()
+    # How fast each refusal comes is the storage deadline's business (tests/storage/redis/test_outage.py);
+    # here only a hang fails, and the 503s must say that storage is why.
+    async with asyncio.timeout(HANG):
+        await _answers_during_the_outage(gateway, headers)
+
+    redis_server.start()  # same port, empty (the server keeps nothing on disk)
+    # The same handle reconnects by itself: the first request once Redis answers PING is served.
+    assert (await gateway.get("/readyz")).status_code == 200
+    again = await gateway.put("/v1/links/4712", json={"orderNumber": US_ORDER_NUMBER}, headers=headers)
+    assert again.status_code == 201
+
+
+async def _answers_during_the_outage(gateway: AsyncTestClient[Litestar], headers: dict[str, str]) -> None:
     order = await gateway.get(f"/v1/orders/{DEMO_ORDER_NUMBER}", headers=headers)
     assert order.status_code == 200
     assert order.json()["warnings"] == ["stored links unavailable: storage unreachable"]
@@ -63,11 +77,3 @@ async def test_redis_outage_degrades_links_only_and_recovers(
         assert response.status_code == 503
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "storage" in response.json()["detail"]
-    assert time.monotonic() - started < 10, "an outage must fail fast, not hang"
-
-    redis_server.start()  # same port, empty (the server keeps nothing on disk)
-    deadline = time.monotonic() + 10
-    while (await gateway.get("/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, "did not recover within 10 s"
-    again = await gateway.put("/v1/links/4712", json={"orderNumber": US_ORDER_NUMBER}, headers=headers)
-    assert again.status_code == 201

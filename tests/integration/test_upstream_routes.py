@@ -143,13 +143,19 @@ async def test_novomind_token_and_writes_go_through_the_proxy(
 
 class OrderReads:
     """A loopback commercetools stand-in: a token for the asking and a 404 for every read, which it
-    keeps (request line and headers), optionally after a pause; it counts connections and reads in flight."""
+    keeps (request line and headers); it counts connections and reads in flight.
+
+    ``hold_until``: reads are held until that many are in flight at once (from then on none is
+    held), so the peak is reached however slowly the requests come; ``read_seconds`` then keeps
+    each one a little longer, for reads beyond a broken cap to arrive and show in the peak."""
 
     TOKEN: Final = b'{"access_token":"t-1","token_type":"Bearer","expires_in":172800,"scope":"view_orders:demo"}'
     NOT_FOUND: Final = b'{"statusCode":404,"message":"not found","errors":[]}'
 
-    def __init__(self, *, read_seconds: float = 0.0) -> None:
+    def __init__(self, *, read_seconds: float = 0.0, hold_until: int = 0) -> None:
         self.read_seconds = read_seconds
+        self.hold_until = hold_until
+        self.peak_reached = asyncio.Event()
         self.reads: list[tuple[str, dict[str, str]]] = []
         self.connections = 0
         self.in_flight = 0
@@ -171,6 +177,9 @@ class OrderReads:
                     self.reads.append((request_line, headers))
                     self.in_flight += 1
                     self.most_in_flight = max(self.most_in_flight, self.in_flight)
+                    if self.in_flight >= self.hold_until:
+                        self.peak_reached.set()
+                    await self.peak_reached.wait()
                     await asyncio.sleep(self.read_seconds)
                     self.in_flight -= 1
                     status, body = b"404 Not Found", self.NOT_FOUND
@@ -183,8 +192,8 @@ class OrderReads:
 
 
 @asynccontextmanager
-async def order_reads(**options: float) -> AsyncIterator[OrderReads]:
-    upstream = OrderReads(**options)
+async def order_reads(*, read_seconds: float = 0.0, hold_until: int = 0) -> AsyncIterator[OrderReads]:
+    upstream = OrderReads(read_seconds=read_seconds, hold_until=hold_until)
     server = await asyncio.start_server(upstream, "127.0.0.1", 0)
     upstream.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
     try:
@@ -198,10 +207,12 @@ async def test_commercetools_requests_at_once_are_capped_by_max_connections(
     clean_proxy_environment: pytest.MonkeyPatch,
 ) -> None:
     async with (
-        order_reads(read_seconds=0.05) as upstream,
+        order_reads(read_seconds=0.05, hold_until=3) as upstream,
         commercetools_client(upstream.url, max_connections=3) as client,
     ):
-        found = await asyncio.gather(*(client.get_order_by_id(f"order-{n}") for n in range(12)))
+        # A cap below 3 would hold the reads for ever: only that reaches the bound.
+        async with asyncio.timeout(60):
+            found = await asyncio.gather(*(client.get_order_by_id(f"order-{n}") for n in range(12)))
         again = await client.get_order_by_id("order-again")
     assert found == [None] * 12
     assert again is None

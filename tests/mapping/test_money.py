@@ -26,6 +26,11 @@ NBSP = "\u00a0"
         ("CHF", 995, 2, "de-CH", f"CHF{NBSP}9.95"),
         ("EUR", -2498, 2, "de-DE", f"-24,98{NBSP}€"),
         ("USD", 0, 2, "en-US", "$0.00"),
+        # commercetools' fractionDigits, not CLDR's, say where the decimal point is.
+        ("EUR", 12345, 3, "de-DE", f"12,345{NBSP}€"),
+        ("JPY", 2498, 2, "ja-JP", "￥24.98"),
+        ("KWD", 12345, 2, "en-US", "KWD123.45"),
+        ("USD", 7, 0, "en-US", "$7"),
     ],
 )
 def test_formats_by_cldr(currency: str, cents: int, digits: int, locale: str, expected: str) -> None:
@@ -75,8 +80,27 @@ def _parse_minor_units(formatted: str, locale: str, digits: int) -> int:
     cents=st.integers(min_value=-(10**12), max_value=10**12),
     currency=st.sampled_from(CURRENCIES),
     locale=st.sampled_from(LOCALES),
+    digits=st.one_of(st.none(), st.integers(min_value=0, max_value=4)),
 )
-def test_formatting_round_trips_to_the_exact_minor_units(cents: int, currency: str, locale: str) -> None:
-    digits = get_currency_precision(currency)
+def test_formatting_round_trips_to_the_exact_minor_units(
+    cents: int, currency: str, locale: str, digits: int | None
+) -> None:
+    """``digits`` None: the currency's CLDR digits; otherwise whatever commercetools says, often not CLDR's."""
+    expected_digits = get_currency_precision(currency) if digits is None else digits
     view = to_money(CtMoney(currency_code=currency, cent_amount=cents, fraction_digits=digits), locale)
-    assert _parse_minor_units(view.formatted, locale, digits) == cents
+    assert view.fraction_digits == expected_digits
+    assert _parse_minor_units(view.formatted, locale, expected_digits) == cents
+
+
+@given(
+    cents=st.integers(min_value=1, max_value=10**9),
+    currency=st.sampled_from(CURRENCIES),
+    locale=st.sampled_from(LOCALES),
+)
+def test_digits_other_than_cldrs_move_the_decimal_point(cents: int, currency: str, locale: str) -> None:
+    cldr = get_currency_precision(currency)
+    other = 3 if cldr != 3 else 2
+    ours = to_money(CtMoney(currency_code=currency, cent_amount=cents, fraction_digits=other), locale)
+    theirs = to_money(CtMoney(currency_code=currency, cent_amount=cents, fraction_digits=cldr), locale)
+    assert ours.formatted != theirs.formatted
+    assert _parse_minor_units(ours.formatted, locale, other) == cents

@@ -403,15 +403,18 @@ async def test_undecodable_content_encoding_is_a_contract_error() -> None:
 
 
 async def test_a_slow_answer_times_out_after_timeout_seconds() -> None:
+    never = asyncio.Event()
+
     async def slow(request: httpx.Request) -> httpx.Response:
         if request.url.path != TOKEN_PATH:
-            await asyncio.sleep(5)
+            await never.wait()  # no answer ever: only the client's timeout can end the call
         return token_reply().response()
 
     client = NovomindClient(nm_settings(timeout_seconds=0.05), transport=httpx.MockTransport(slow))
     try:
-        with pytest.raises(UpstreamUnavailableError) as caught:
-            await client.send(storage_write())
+        async with asyncio.timeout(30):  # only a client without a timeout reaches this
+            with pytest.raises(UpstreamUnavailableError) as caught:
+                await client.send(storage_write())
     finally:
         await client.aclose()
     assert caught.value.reason == "timeout"

@@ -217,7 +217,8 @@ async def test_dropped_connection_is_unavailable(nm_sandbox: NovomindSandbox, co
 
 async def test_a_slow_answer_is_unavailable(nm_sandbox: NovomindSandbox, control: httpx.AsyncClient) -> None:
     # A read: the sandbox finishes the abandoned request after the test, and must change nothing then.
-    await inject(control, method="GET", pathContains="/tickets/100051", delayMs=600)
+    # 15 times the client's timeout: only a machine stalled for seconds could see the answer first.
+    await inject(control, method="GET", pathContains="/tickets/100051", delayMs=3000)
     async with open_client(nm_sandbox, timeout_seconds=0.2) as client:
         with pytest.raises(UpstreamUnavailableError) as caught:
             await client.get_ticket("100051")

@@ -130,9 +130,13 @@ async def test_configured_latency_delays_every_response() -> None:
         started = time.perf_counter()
         await client.get("/demo/stores")
         assert time.perf_counter() - started >= 0.08
-        started = time.perf_counter()
-        await client.post("/__sandbox/reset")
-        assert time.perf_counter() - started < 0.08  # control routes are never slowed
+
+
+async def test_configured_latency_never_slows_a_control_route() -> None:
+    # A latency no test could wait out: a control route that were slowed would reach the bound.
+    app = create_commercetools_sandbox(SandboxConfig(latency_ms=3_600_000))
+    async with AsyncTestClient(app) as client, asyncio.timeout(30):
+        assert (await client.post("/__sandbox/reset")).status_code < 300
 
 
 async def test_requests_are_recorded_without_credentials(
@@ -216,8 +220,13 @@ async def served(ct_app: Litestar, ct_state: SandboxState) -> AsyncIterator[str]
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(ct_app, log_level="critical", lifespan="off"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.005)
+    # uvicorn exposes a flag, not an event. Only a server that cannot start reaches the bound.
+    async with asyncio.timeout(60):
+        while not server.started:
+            if task.done():
+                await task  # it stopped before it started: its error is the failure
+                raise AssertionError("the sandbox server exited before it started")
+            await asyncio.sleep(0.005)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task

@@ -10,9 +10,11 @@ Per operation (taken from ``openapi/openapi.json``, so a new endpoint is covered
 - the declared scopes exactly, and every scope → neither 401 nor 403;
 - 401 and 403 never cost an upstream call.
 
-The scopes an operation needs are read from its handler (the committed document names the bearer
-scheme but not the scopes); the document's ``security`` must agree with the handler being public.
-The number of cells is printed in the terminal summary.
+The scopes an operation needs come from ``CONTRACT``, a table written by hand from the README's
+HTTP API section, never from the handlers: a route that declares the wrong scope would otherwise be
+its own expectation. Every route of the real app must be in the table and declare exactly what it
+says; the document's ``security`` must agree with the route being public. The number of cells is
+printed in the terminal summary.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable
 import httpx
 import pytest
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.testing import TestClient
 
 from app.sandbox.commercetools import SandboxState
@@ -39,6 +42,38 @@ from tests.support import token
 
 # Authenticated by GATEWAY_EVENTS_SECRET or an OIDC token of the push service, never by a caller token.
 SENDER_OPERATIONS = frozenset({"ReceiveCommercetoolsEvent"})
+
+PUBLIC = None
+CONTRACT: dict[str, tuple[str, ...] | None] = {
+    # operationId -> every scope the caller needs (all of them), or PUBLIC. From the README, by hand.
+    "GetOrder": ("orders:read",),
+    "ListOrders": ("orders:read",),
+    "GetCustomer": ("customers:read", "orders:read"),
+    "FindCustomers": ("customers:read", "orders:read"),
+    "Lookup": ("customers:read", "orders:read"),
+    "PutLink": ("links:write",),
+    "GetLink": ("orders:read",),
+    "DeleteLink": ("links:write",),
+    "FindLinks": ("orders:read",),
+    "QueryAudit": ("audit:read",),
+    "ListDeadLetters": ("push:admin",),
+    "GetDeadLetter": ("push:admin",),
+    "ReplayDeadLetter": ("push:admin",),
+    # No caller scope: the sender's own credentials (SENDER_OPERATIONS).
+    "ReceiveCommercetoolsEvent": (),
+    "GetHealth": PUBLIC,
+    "GetReadiness": PUBLIC,
+}
+PUBLIC_WITHOUT_OPERATION_ID = frozenset(
+    # Litestar's schema routes carry no operationId; they are public.
+    {
+        "GET /schema",
+        "GET /schema/swagger",
+        "GET /schema/openapi.json",
+        "GET /schema/oauth2-redirect.html",
+        "GET /schema/{path:str}",
+    }
+)
 
 
 class Cell:
@@ -91,9 +126,75 @@ def cells(declared: tuple[str, ...] | None, *, sender_only: bool = False) -> lis
 
 
 @pytest.fixture(scope="module")
-def scopes_by_operation(gateway: TestClient[Litestar]) -> dict[str, tuple[str, ...] | None]:
+def scopes_by_operation() -> dict[str, tuple[str, ...] | None]:
+    return CONTRACT
+
+
+def _routes(app: Litestar) -> Iterable[tuple[str, HTTPRouteHandler]]:
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            if isinstance(handler, HTTPRouteHandler):
+                yield route.path, handler
+
+
+def _as_set(scopes: tuple[str, ...] | None) -> frozenset[str] | None:
+    return None if scopes is None else frozenset(scopes)
+
+
+def test_every_route_declares_exactly_the_scopes_of_the_contract(gateway: TestClient[Litestar]) -> None:
     assert isinstance(gateway.app, Litestar)
-    return declared_scopes(gateway.app)
+    declared = declared_scopes(gateway.app)
+    wrong = [
+        f"{operation_id}: the route declares {declared[operation_id]}, the contract says {CONTRACT[operation_id]}"
+        for operation_id in sorted(CONTRACT.keys() & declared.keys())
+        if _as_set(declared[operation_id]) != _as_set(CONTRACT[operation_id])
+    ]
+    unknown = sorted(declared.keys() - CONTRACT.keys())
+    gone = sorted(CONTRACT.keys() - declared.keys())
+    assert not wrong, "\n".join(wrong)
+    assert not unknown, f"routes missing from the test's CONTRACT table: {unknown}"
+    assert not gone, f"operations of the CONTRACT table that no route serves: {gone}"
+    for operation_id in SENDER_OPERATIONS:
+        [handler] = [h for _, h in _routes(gateway.app) if h.operation_id == operation_id]
+        assert handler.opt.get("sender") is True, f"{operation_id} must take the sender's credentials"
+
+
+def test_every_route_without_an_operation_id_is_public_or_litestars_preflight(gateway: TestClient[Litestar]) -> None:
+    assert isinstance(gateway.app, Litestar)
+    seen: set[str] = set()
+    for path, handler in _routes(gateway.app):
+        if isinstance(handler.operation_id, str):
+            continue
+        methods = set(handler.http_methods)
+        if methods == {"OPTIONS"}:
+            continue  # Litestar's automatic answer to a preflight: no data behind it
+        for method in sorted(methods):
+            label = f"{method} {path}"
+            assert label in PUBLIC_WITHOUT_OPERATION_ID, f"{label}: no operationId and not in the test's table"
+            assert handler.opt.get("public") is True, f"{label} is in the table as public but is not"
+            seen.add(label)
+    assert seen == PUBLIC_WITHOUT_OPERATION_ID
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed", "refused"),
+    [
+        # The routes a wrong declaration would expose most: named one by one, not only through the matrix.
+        ("DELETE", "/v1/links/T-1", ("links:write",), ("orders:read", "customers:read", "push:admin")),
+        ("GET", "/v1/audit", ("audit:read",), ("orders:read", "pii:read", "push:admin")),
+        ("GET", "/v1/dead-letters", ("push:admin",), ("orders:read", "audit:read", "links:write")),
+        ("GET", "/v1/dead-letters/1-0", ("push:admin",), ("orders:read", "audit:read", "links:write")),
+        ("POST", "/v1/dead-letters/1-0/replay", ("push:admin",), ("orders:read", "audit:read", "links:write")),
+    ],
+)
+def test_sensitive_routes_answer_403_to_every_other_scope(
+    method: str, path: str, allowed: tuple[str, ...], refused: tuple[str, ...], gateway: TestClient[Litestar]
+) -> None:
+    for scope in refused:
+        response = gateway.request(method, path, headers=_bearer((scope,)))
+        assert response.status_code == 403, f"{method} {path} with only {scope}: {response.status_code}"
+    response = gateway.request(method, path, headers=_bearer(allowed))
+    assert response.status_code not in (401, 403), f"{method} {path} with {allowed}: {response.status_code}"
 
 
 def _check(cell: Cell, response: httpx.Response, upstream: list[str]) -> str | None:

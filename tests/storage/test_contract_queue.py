@@ -1,29 +1,41 @@
 """Contract: ``EventQueue`` (app/storage/ports.py), run against every backend.
 
-Leases and delays use real short durations: Redis measures a stream entry's idle time on the
-server, so a fake clock cannot stand in for it. Every wait is bounded.
+Delays, the dedupe window and (on SQLite) leases run on a ``StoreClock`` the test moves. Redis ends a
+lease on its server clock, so there a test waits for real time to pass a short lease's end, and
+checks that a lease is still live only with leases that cannot run out during a test (``LONG``).
+Nothing depends on the machine's speed; every wait is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import pytest
+
 from app.storage.ports import DeadLetter, Delivery, EventQueue, NewEvent, QueueStats, Storage
+from tests.storage.clock import StoreClock
 
 if TYPE_CHECKING:
     from tests.storage.conftest import StorageFactory
 
 LEASE = 0.2
-"""A short lease, in seconds."""
-PAST_LEASE = 0.3
-"""Long enough for a ``LEASE`` to have run out, on the server's clock as on ours."""
-LONG = 30.0
-"""A lease or delay that does not run out during a test."""
-PATIENCE = 3.0
-"""Upper bound on waiting for something that is due now."""
+"""A short lease, in seconds: a lease meant to run out."""
+LONG = 3600.0
+"""A lease or delay that does not run out during a test, on any clock."""
+
+
+@pytest.fixture
+def clock(storage_factory: StorageFactory) -> StoreClock:
+    return StoreClock(storage_factory.backend)
+
+
+@pytest.fixture
+async def clocked(storage_factory: StorageFactory, clock: StoreClock) -> Storage:
+    """A fresh, empty store on ``clock``."""
+    return await storage_factory.open(clock=clock)
 
 
 def event(number: int, *, key: str = "order-1") -> NewEvent:
@@ -45,21 +57,6 @@ async def only(queue: EventQueue, consumer: str, *, lease_seconds: float = LONG)
     received = await queue.receive(consumer, max_count=10, lease_seconds=lease_seconds)
     assert len(received) == 1, f"expected exactly one delivery, got {ids(received)}"
     return received[0]
-
-
-async def eventually(
-    queue: EventQueue, consumer: str, *, lease_seconds: float = LONG, patience: float = PATIENCE
-) -> Delivery:
-    """The one delivery ``receive`` hands out within ``patience`` seconds (polling)."""
-    deadline = time.monotonic() + patience
-    while True:
-        received = await queue.receive(consumer, max_count=10, lease_seconds=lease_seconds)
-        if received:
-            assert len(received) == 1, f"expected exactly one delivery, got {ids(received)}"
-            return received[0]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"nothing was delivered within {patience} s")
-        await asyncio.sleep(0.05)
 
 
 def assert_utc_between(moment: datetime, start: datetime, end: datetime) -> None:
@@ -98,9 +95,9 @@ async def test_enqueue_receive_ack(storage: Storage) -> None:
 
 
 async def test_receive_on_an_empty_queue_returns_at_once(storage: Storage) -> None:
-    started = time.monotonic()
-    assert await storage.queue.receive("c1", max_count=10, lease_seconds=LONG) == []
-    assert time.monotonic() - started < 0.5, "receive blocked on an empty queue"
+    # A receive that waited for an entry would wait here for ever; the bound only turns that into a failure.
+    received = await asyncio.wait_for(storage.queue.receive("c1", max_count=10, lease_seconds=LONG), 30)
+    assert received == [], "receive blocked on an empty queue"
 
 
 async def test_receive_hands_out_oldest_first_and_at_most_max_count(storage: Storage) -> None:
@@ -141,12 +138,15 @@ async def test_concurrent_enqueues_of_one_message_id_queue_it_once(storage: Stor
     assert len(await storage.queue.receive("c1", max_count=50, lease_seconds=LONG)) == 1
 
 
-async def test_dedupe_window_ends(storage_factory: StorageFactory) -> None:
-    storage = await storage_factory.open(dedupe_window_seconds=0.2)
+async def test_dedupe_window_ends(storage_factory: StorageFactory, clock: StoreClock) -> None:
+    window = 600.0
+    storage = await storage_factory.open(dedupe_window_seconds=window, clock=clock)
     assert (await storage.queue.enqueue(event(1))).duplicate is False
     assert (await storage.queue.enqueue(event(1))).duplicate is True
+    clock.advance(window - 1)
+    assert (await storage.queue.enqueue(event(1))).duplicate is True, "the window ended early"
 
-    await asyncio.sleep(0.3)
+    clock.advance(2)
 
     again = await storage.queue.enqueue(event(1))
     assert again.duplicate is False, "enqueued again after the dedupe window, yet reported as duplicate"
@@ -156,8 +156,10 @@ async def test_dedupe_window_ends(storage_factory: StorageFactory) -> None:
 # -- leases, release, attempts ------------------------------------------------------------------
 
 
-async def test_attempt_counts_every_delivery_after_release_and_after_lease_expiry(storage: Storage) -> None:
-    queue = storage.queue
+async def test_attempt_counts_every_delivery_after_release_and_after_lease_expiry(
+    clocked: Storage, clock: StoreClock
+) -> None:
+    queue = clocked.queue
     await queue.enqueue(event(1))
 
     first = await only(queue, "c1")
@@ -166,9 +168,9 @@ async def test_attempt_counts_every_delivery_after_release_and_after_lease_expir
 
     second = await only(queue, "c1", lease_seconds=LEASE)
     assert second.attempt == 2
-    await asyncio.sleep(PAST_LEASE)  # c1 "dies": its lease runs out
+    await clock.outlive(LEASE)  # c1 "dies": its lease runs out
 
-    third = await eventually(queue, "c2")
+    third = await only(queue, "c2")
     assert third.attempt == 3
     assert await queue.release(third.entry_id, delay_seconds=0, reason="again") is True
 
@@ -197,14 +199,16 @@ async def test_entry_leased_to_a_consumer_is_not_handed_to_another(storage: Stor
     assert (await queue.stats()).in_flight == 30
 
 
-async def test_expired_lease_is_redelivered_to_another_consumer(storage: Storage) -> None:
-    queue = storage.queue
+async def test_expired_lease_is_redelivered_to_another_consumer(clocked: Storage, clock: StoreClock) -> None:
+    queue = clocked.queue
     await queue.enqueue(event(1))
     lost = await only(queue, "c1", lease_seconds=LEASE)
-    assert await queue.receive("c2", lease_seconds=LONG) == [], "the lease is still live"
+    if clock.drives_leases:  # on Redis, test_entry_leased_to_a_consumer_is_not_handed_to_another
+        clock.advance(LEASE * 0.9)
+        assert await queue.receive("c2", lease_seconds=LONG) == [], "the lease is still live"
 
-    await asyncio.sleep(PAST_LEASE)
-    taken = await eventually(queue, "c2")
+    await clock.outlive(LEASE)
+    taken = await only(queue, "c2")
 
     assert (taken.message_id, taken.key, taken.payload, taken.attempt) == ("msg-1", "order-1", lost.payload, 2)
     assert taken.enqueued_at == lost.enqueued_at
@@ -222,12 +226,14 @@ async def late_calls(queue: EventQueue, ack: Delivery, release: Delivery, dead_l
     }
 
 
-async def test_late_ack_release_dead_letter_after_another_consumer_took_over_are_refused(storage: Storage) -> None:
-    queue = storage.queue
+async def test_late_ack_release_dead_letter_after_another_consumer_took_over_are_refused(
+    clocked: Storage, clock: StoreClock
+) -> None:
+    queue = clocked.queue
     for number in range(1, 4):
         await queue.enqueue(event(number))
     lost = await queue.receive("c1", max_count=3, lease_seconds=LEASE)
-    await asyncio.sleep(PAST_LEASE)
+    await clock.outlive(LEASE)
     taken = await queue.receive("c2", max_count=3, lease_seconds=LONG)
     assert [(delivery.message_id, delivery.attempt) for delivery in taken] == [
         ("msg-1", 2),
@@ -246,13 +252,15 @@ async def test_late_ack_release_dead_letter_after_another_consumer_took_over_are
     assert [await queue.ack(delivery.entry_id) for delivery in taken] == [True, True, True]
 
 
-async def test_late_ack_release_dead_letter_after_the_lease_ran_out_are_refused(storage: Storage) -> None:
-    queue = storage.queue
+async def test_late_ack_release_dead_letter_after_the_lease_ran_out_are_refused(
+    clocked: Storage, clock: StoreClock
+) -> None:
+    queue = clocked.queue
     for number in range(1, 4):
         await queue.enqueue(event(number))
     late = await queue.receive("c1", max_count=3, lease_seconds=LEASE)
 
-    await asyncio.sleep(PAST_LEASE)  # nobody has taken them over yet, but the leases are gone
+    await clock.outlive(LEASE)  # nobody has taken them over yet, but the leases are gone
 
     assert await late_calls(queue, *late) == {"ack": False, "release": False, "dead_letter": False}
     assert await queue.dead_letters() == []
@@ -260,37 +268,39 @@ async def test_late_ack_release_dead_letter_after_the_lease_ran_out_are_refused(
     assert [(delivery.message_id, delivery.attempt) for delivery in again] == [("msg-1", 2), ("msg-2", 2), ("msg-3", 2)]
 
 
-async def test_release_with_delay_is_not_delivered_before_the_delay(storage: Storage) -> None:
-    queue = storage.queue
-    delay = 0.3
+async def test_release_with_delay_is_not_delivered_before_the_delay(clocked: Storage, clock: StoreClock) -> None:
+    queue = clocked.queue
+    delay = 30.0
     await queue.enqueue(event(1))
     first = await only(queue, "c1")
 
     assert await queue.release(first.entry_id, delay_seconds=delay, reason="rate limited") is True
-    released_at = time.monotonic()
 
     assert await queue.receive("c1", lease_seconds=LONG) == []
     assert await queue.receive("c2", lease_seconds=LONG) == []
     assert await queue.stats() == QueueStats(ready=0, delayed=1, in_flight=0, dead=0)
-    await asyncio.sleep(delay / 2)
+    clock.advance(delay - 0.01)
     assert await queue.receive("c2", lease_seconds=LONG) == [], "delivered before its delay"
+    assert await queue.stats() == QueueStats(ready=0, delayed=1, in_flight=0, dead=0)
 
-    again = await eventually(queue, "c2", patience=delay + PATIENCE)
+    clock.advance(0.02)
+    again = await only(queue, "c2")
 
-    assert time.monotonic() - released_at >= delay - 0.05, "delivered before its delay"
     assert (again.message_id, again.payload, again.attempt) == ("msg-1", first.payload, 2)
 
 
-async def test_receive_order_is_expired_leases_then_due_delayed_then_new(storage: Storage) -> None:
-    queue = storage.queue
+async def test_receive_order_is_expired_leases_then_due_delayed_then_new(clocked: Storage, clock: StoreClock) -> None:
+    queue = clocked.queue
     for number in range(1, 5):
         await queue.enqueue(event(number))
-    a, b, c = await queue.receive("c1", max_count=3, lease_seconds=LEASE)
+    # A long lease for the one released while its lease is live, short ones for the two left to expire.
+    [a] = await queue.receive("c1", max_count=1, lease_seconds=LONG)
+    b, c = await queue.receive("c1", max_count=2, lease_seconds=LEASE)
     assert ids([a, b, c]) == ["msg-1", "msg-2", "msg-3"]
     # msg-1 (the oldest) is released: a due delayed entry. msg-2 and msg-3 are left to expire.
     assert await queue.release(a.entry_id, delay_seconds=0, reason="retry") is True
 
-    await asyncio.sleep(PAST_LEASE)
+    await clock.outlive(LEASE)
     first = await queue.receive("c2", max_count=2, lease_seconds=LONG)
     rest = await queue.receive("c2", max_count=10, lease_seconds=LONG)
 
@@ -435,9 +445,9 @@ async def test_stats_count_each_state(storage: Storage) -> None:
     assert await queue.stats() == QueueStats(ready=2, delayed=1, in_flight=0, dead=1)
 
 
-async def test_stats_once_time_has_passed(storage: Storage) -> None:
+async def test_stats_once_time_has_passed(clocked: Storage, clock: StoreClock) -> None:
     """A delayed entry whose time has come is ready; an entry whose consumer died is still in flight."""
-    queue = storage.queue
+    queue = clocked.queue
     await queue.enqueue(event(1))
     await queue.enqueue(event(2))
     delayed = await only_first(queue, "c1")
@@ -445,7 +455,7 @@ async def test_stats_once_time_has_passed(storage: Storage) -> None:
     await only(queue, "c2", lease_seconds=LEASE)  # c2 dies with msg-2
     assert await queue.stats() == QueueStats(ready=0, delayed=1, in_flight=1, dead=0)
 
-    await asyncio.sleep(PAST_LEASE)
+    await clock.outlive(LEASE)
 
     assert await queue.stats() == QueueStats(ready=1, delayed=0, in_flight=1, dead=0)
 
@@ -461,13 +471,31 @@ async def run_consumers(queues: list[EventQueue], total: int) -> dict[str, list[
     attempts: dict[str, list[int]] = {}
     acked: set[str] = set()
     refused: list[str] = []
-    deadline = time.monotonic() + 20
+    consumers = 4
+    # Consumers with nothing to do wait for another one's progress. Leases are long and releases due at
+    # once, so when every consumer found nothing since the last progress, whatever is missing is lost:
+    # the run ends there instead of on a timer.
+    progress = asyncio.Condition()
+    state = {"version": 0, "idle": 0, "stuck": False}
+
+    def moved_since(version: int) -> bool:
+        return state["version"] != version or bool(state["stuck"])
 
     async def consume(name: str, queue: EventQueue) -> None:
-        while len(acked) < total and time.monotonic() < deadline:
+        while len(acked) < total and not state["stuck"]:
+            seen = state["version"]
             batch = await queue.receive(name, max_count=7, lease_seconds=LONG)
             if not batch:
-                await asyncio.sleep(0.01)
+                async with progress:
+                    if state["version"] != seen or len(acked) >= total:
+                        continue
+                    state["idle"] += 1
+                    if state["idle"] == consumers:
+                        state["stuck"] = True
+                        progress.notify_all()
+                        return
+                    await progress.wait_for(functools.partial(moved_since, seen))
+                    state["idle"] -= 1
                 continue
             for delivery in batch:
                 attempts.setdefault(delivery.message_id, []).append(delivery.attempt)
@@ -479,10 +507,13 @@ async def run_consumers(queues: list[EventQueue], total: int) -> dict[str, list[
                     acked.add(delivery.message_id)
                 else:
                     refused.append(f"ack {delivery.message_id}")
+            async with progress:
+                state["version"] += 1
+                progress.notify_all()
 
-    await asyncio.gather(*(consume(f"consumer-{index}", queues[index % len(queues)]) for index in range(4)))
+    await asyncio.gather(*(consume(f"consumer-{index}", queues[index % len(queues)]) for index in range(consumers)))
     assert refused == [], f"live leases were refused: {refused[:10]}"
-    assert len(acked) == total, f"{total - len(acked)} entries were never acked within 20 s"
+    assert len(acked) == total, f"{total - len(acked)} entries were never handed out (every consumer found none)"
     return attempts
 
 

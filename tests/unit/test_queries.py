@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.commercetools.queries import ORDER_EXPANSIONS, OrderQuery, Predicate, query_params
+from app.commercetools.queries import ORDER_EXPANSIONS, CustomFieldPredicate, OrderQuery, Predicate, query_params
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,44 @@ def test_caller_text_never_becomes_part_of_where(predicate: Predicate, value: st
 def test_empty_list_variable_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one value"):
         OrderQuery(predicate=Predicate.CUSTOMERS_BY_EMAILS, variables={"emails": ()})
+
+
+# -- custom-field predicates: a field name from configuration becomes predicate text -----------------
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "x) or (id is defined",  # closes the field, adds an always-true clause, reopens
+        "novomindTicketId or id is defined",
+        "ticket = :value) or (id",
+        "ticket\n",  # a trailing newline: `$` would accept it, a full match does not
+        "a" * 65,
+        "1ticket",
+        "_ticket",
+        "ticket-id",
+        "tïcket",
+        "",
+    ],
+)
+def test_a_custom_field_predicate_refuses_a_field_name_that_is_not_an_identifier(field: str) -> None:
+    with pytest.raises(ValueError, match="identifier"):
+        CustomFieldPredicate(field)
+
+
+@given(field=st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,63}", fullmatch=True))
+def test_a_custom_field_predicate_names_an_identifier_field_and_nothing_else(field: str) -> None:
+    predicate = CustomFieldPredicate(field)
+    assert predicate.value == f"custom(fields({field} = :value))"
+    assert predicate.variables == frozenset({"value"})
+
+
+@given(field=st.text(min_size=1, max_size=80))
+def test_a_custom_field_predicate_never_carries_predicate_syntax(field: str) -> None:
+    try:
+        predicate = CustomFieldPredicate(field)
+    except ValueError:
+        return
+    inner = predicate.value.removeprefix("custom(fields(").removesuffix(" = :value))")
+    assert inner == field
+    assert re.fullmatch(r"[A-Za-z0-9_]+", inner), f"{field!r} reached the predicate text"

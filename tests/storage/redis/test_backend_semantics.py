@@ -66,15 +66,17 @@ async def test_leases_run_on_redis_time_not_on_the_storage_clock(open_redis: Ope
     clock = FakeClock()
     queue = (await open_redis(clock=clock)).queue
     await queue.enqueue(event(1))
-    [held] = await queue.receive("c1", lease_seconds=0.3)
+    await queue.enqueue(event(2))
+    [held] = await queue.receive("c1", max_count=1, lease_seconds=60)
+    [short] = await queue.receive("c1", max_count=1, lease_seconds=0.3)
 
-    clock.advance(86_400)
-    assert await queue.receive("c2") == [], "a fake clock must not expire a real lease"
-    await asyncio.sleep(0.4)
+    clock.advance(86_400)  # far past both leases on the storage clock
+    await asyncio.sleep(0.4)  # past the short one on Redis server time, far from the long one
 
-    [taken] = await queue.receive("c2", lease_seconds=30)
-    assert taken.attempt == 2
-    assert await queue.ack(held.entry_id) is False
+    [taken] = await queue.receive("c2", max_count=10, lease_seconds=30)
+    assert (taken.message_id, taken.attempt) == ("msg-2", 2), "a fake clock must not expire a real lease"
+    assert await queue.ack(short.entry_id) is False
+    assert await queue.ack(held.entry_id) is True
 
 
 async def test_a_delivery_id_names_the_delivery_and_the_enqueue_id_the_entry(store: RedisStorage) -> None:
@@ -100,12 +102,14 @@ async def test_the_queue_bookkeeping_matches_the_consumer_groups_pending_list(
     queue = storage.queue
     for number in range(8):
         await queue.enqueue(event(number))
-    a, b, c, d, _expiring = await queue.receive("c1", max_count=5, lease_seconds=0.2)
-    await queue.ack(a.entry_id)
-    await queue.release(b.entry_id, delay_seconds=60, reason="later")
-    await queue.release(c.entry_id, delay_seconds=0, reason="now")
-    await queue.dead_letter(d.entry_id, reason="bad")
-    await asyncio.sleep(0.3)  # the fifth lease runs out
+    # Long leases for the four settled below (a settle needs a live lease), a short one for the fifth.
+    a, b, c, d = await queue.receive("c1", max_count=4, lease_seconds=60)
+    await queue.receive("c1", max_count=1, lease_seconds=0.2)
+    assert await queue.ack(a.entry_id)
+    assert await queue.release(b.entry_id, delay_seconds=60, reason="later")
+    assert await queue.release(c.entry_id, delay_seconds=0, reason="now")
+    assert await queue.dead_letter(d.entry_id, reason="bad")
+    await asyncio.sleep(0.3)  # the fifth lease runs out on Redis server time
 
     stats = await queue.stats()
     assert stats == QueueStats(ready=3 + 1, delayed=1, in_flight=1, dead=1)

@@ -42,11 +42,14 @@ async def full_run(storage: RedisStorage) -> None:
     queue = storage.queue
     for number in range(5):
         await queue.enqueue(NewEvent(message_id=f"msg-{number}", key="order-1", payload=b"p"))
-    acked, delayed, dead, expiring, _ = await queue.receive("c1", max_count=5, lease_seconds=0.1)
+    # Long leases for the entries settled below (a settle needs a live lease), short ones for the two
+    # left to run out on the server's clock.
+    acked, delayed, dead = await queue.receive("c1", max_count=3, lease_seconds=60)
+    expiring, _ = await queue.receive("c1", max_count=2, lease_seconds=0.1)
     assert await queue.ack(acked.entry_id)
     assert await queue.release(delayed.entry_id, delay_seconds=3600, reason="later")
     assert await queue.dead_letter(dead.entry_id, reason="bad")
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # Redis server time passes the short leases' end
     assert [delivery.message_id for delivery in await queue.receive("c2", max_count=1)] == [expiring.message_id]
     await queue.stats()
     [letter] = await queue.dead_letters()
