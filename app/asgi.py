@@ -14,12 +14,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 import httpx
-from litestar import Litestar, Router
+from litestar import Controller, Litestar, Router
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
@@ -49,6 +50,10 @@ from app.push.worker import Outcome
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
 from app.storage.ports import AuditLog, Delivery, EventQueue, Storage
+from app.widget.controller import WidgetController, WidgetPages
+from app.widget.entry import WidgetEntry
+from app.widget.frame import frame_headers
+from app.widget.pages import Pages
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
 
@@ -250,8 +255,9 @@ def create_app(
                 if storage is None:
                     await store.aclose()
 
+    widget_routes, widget_pages = _widget_routes(settings, mappings)
     app = Litestar(
-        route_handlers=list(_CONTROLLERS),
+        route_handlers=[*_CONTROLLERS, *widget_routes],
         guards=[AccessGuard(authenticator)],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
@@ -262,6 +268,7 @@ def create_app(
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
+            "widget": widget_pages,
         },
         middleware=[CorrelationMiddleware(), ControlCharacterGuard()],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -273,6 +280,25 @@ def create_app(
     )
     check_routes_declare_access(_CONTROLLERS)
     return app
+
+
+def _widget_routes(settings: Settings, mappings: Mappings) -> tuple[list[type[Controller] | Router], Provide]:
+    """The widget page and its static files (served by the gateway itself: nothing external loads)."""
+    secret = settings.gateway.widget_secret
+    entry = WidgetEntry(
+        secret=secret.reveal() if secret is not None else None,
+        max_ttl_seconds=settings.gateway.widget_max_ttl_seconds,
+        roles=mappings.widget,
+    )
+    pages = WidgetPages(entry, Pages(), frame_headers(settings.gateway.widget_frame_ancestors))
+    static = create_static_files_router(
+        path="/widget/static",
+        directories=[Path(__file__).parent / "widget" / "static"],
+        opt={"public": True},
+        include_in_schema=False,
+        name="widget-static",
+    )
+    return [WidgetController, static], Provide(lambda: pages, sync_to_thread=False)
 
 
 def app_from_env() -> Litestar:
