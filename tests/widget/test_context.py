@@ -158,3 +158,22 @@ def test_reasons_never_carry_values() -> None:
         with pytest.raises(ContextRejectedError) as caught:
             _verify(query)
         assert email not in caught.value.reason
+
+
+def test_the_worked_example_in_docs_is_true() -> None:
+    """docs/widget.md is what the plugin author codes against: its example must verify."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "widget.md").read_text()
+    params = {
+        "ticketId": "4711",
+        "agentId": "agent-7",
+        "role": "agent",
+        "exp": "1800000000",
+        "contactEmail": "jane.doe+shop@example.com",
+        "locale": "de-DE",
+    }
+    key = "0123456789abcdef0123456789abcdef"
+    assert f"# {canonical_query(params)}\n" in text
+    assert f"# {sign(params, key)}\n" in text
+    assert f"`{key}`" in text
