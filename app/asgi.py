@@ -54,6 +54,7 @@ from app.widget.controller import WidgetController, WidgetPages
 from app.widget.entry import WidgetEntry
 from app.widget.frame import frame_headers
 from app.widget.pages import Pages
+from app.widget.tokens import WidgetTokens, WithWidgetTokens
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
 
@@ -255,10 +256,12 @@ def create_app(
                 if storage is None:
                     await store.aclose()
 
-    widget_routes, widget_pages = _widget_routes(settings, mappings)
+    widget_secret = settings.gateway.widget_secret
+    widget_tokens = WidgetTokens(widget_secret.reveal()) if widget_secret is not None else None
+    widget_routes, widget_pages = _widget_routes(settings, mappings, widget_tokens)
     app = Litestar(
         route_handlers=[*_CONTROLLERS, *widget_routes],
-        guards=[AccessGuard(authenticator)],
+        guards=[AccessGuard(WithWidgetTokens(authenticator, widget_tokens) if widget_tokens else authenticator)],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
@@ -282,7 +285,9 @@ def create_app(
     return app
 
 
-def _widget_routes(settings: Settings, mappings: Mappings) -> tuple[list[type[Controller] | Router], Provide]:
+def _widget_routes(
+    settings: Settings, mappings: Mappings, tokens: WidgetTokens | None
+) -> tuple[list[type[Controller] | Router], Provide]:
     """The widget page and its static files (served by the gateway itself: nothing external loads)."""
     secret = settings.gateway.widget_secret
     entry = WidgetEntry(
@@ -290,7 +295,7 @@ def _widget_routes(settings: Settings, mappings: Mappings) -> tuple[list[type[Co
         max_ttl_seconds=settings.gateway.widget_max_ttl_seconds,
         roles=mappings.widget,
     )
-    pages = WidgetPages(entry, Pages(), frame_headers(settings.gateway.widget_frame_ancestors))
+    pages = WidgetPages(entry, tokens, Pages(), frame_headers(settings.gateway.widget_frame_ancestors))
     static = create_static_files_router(
         path="/widget/static",
         directories=[Path(__file__).parent / "widget" / "static"],

@@ -7,6 +7,7 @@ from typing import Final
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.widget.context import WidgetContext
+from app.widget.tokens import IssuedToken
 
 __all__ = ["Pages", "language"]
 
@@ -55,7 +56,7 @@ class Pages:
         lang = language(locale)
         return self._env.get_template("refused.html").render(lang=lang, t=_LABELS[lang], reason=reason)
 
-    def case(self, context: WidgetContext) -> str:
+    def case(self, context: WidgetContext, issued: IssuedToken) -> str:
         lang = language(context.locale)
         t = _LABELS[lang]
         subjects = [
@@ -69,5 +70,11 @@ class Pages:
             if value
         ]
         return self._env.get_template("case.html").render(
-            lang=lang, t=t, subjects=subjects, agent_id=context.agent_id, role=context.role
+            lang=lang,
+            t=t,
+            subjects=subjects,
+            agent_id=context.agent_id,
+            role=context.role,
+            token=issued.token,
+            expires_in=issued.expires_in,
         )
