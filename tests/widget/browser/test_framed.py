@@ -142,3 +142,60 @@ def test_tampered_or_expired_context_is_refused(
     assert "4711" not in frame.locator("body").inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"refused-{case}.png"))
+
+
+AXE = Path(__file__).resolve().parents[1] / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture
+def axe_page(browser: Browser) -> Iterator[Page]:
+    """A page where axe-core may be injected: the widget's CSP (rightly) refuses any other script."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run `make install` (npm ci in tests/widget/axe)", pytrace=False)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.parametrize("case", ["case-en", "case-de", "refused"])
+def test_no_serious_or_critical_accessibility_violations(
+    axe_page: Page, servers: tuple[ThreadedServer, ThreadedServer, ThreadedServer], case: str
+) -> None:
+    gateway, _, _ = servers
+    link = {
+        "case-en": _link(gateway, orderNumber="100042"),
+        "case-de": _link(gateway, orderNumber="100042", locale="de-DE"),
+        "refused": _link(gateway, exp=str(int(time.time()) - 1)),
+    }[case]
+    axe_page.goto(link)
+    axe_page.add_script_tag(path=str(AXE))
+    result = axe_page.evaluate("async () => (await axe.run(document)).violations")
+    blocking = [(v["id"], v["impact"]) for v in result if v["impact"] in ("serious", "critical")]
+    assert blocking == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    axe_page.screenshot(path=str(ARTIFACTS / f"{case}-360.png"), full_page=True)
+
+
+def test_framed_first_render_time_from_warm(
+    page: Page, servers: tuple[ThreadedServer, ThreadedServer, ThreadedServer]
+) -> None:
+    """Recorded as an artifact, not asserted: a timing threshold would make the test machine-dependent."""
+    gateway, allowed, _ = servers
+    _framed(page, allowed, _link(gateway))  # warm: connections, templates, static files cached
+    timings: list[float] = []
+    for _ in range(5):
+        _framed(page, allowed, _link(gateway, orderNumber=str(len(timings))))
+        handle = page.locator("#w").element_handle()
+        assert handle is not None
+        frame = handle.content_frame()
+        assert frame is not None
+        frame.wait_for_function("() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0")
+        timings.append(
+            frame.evaluate(
+                "() => { const n = performance.getEntriesByType('navigation')[0];"
+                " return n.loadEventEnd - n.startTime; }"
+            )
+        )
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "render-times.json").write_text(msgspec.json.encode({"framed_case_ms": timings}).decode())
+    assert all(t > 0 for t in timings)
