@@ -110,7 +110,7 @@ def verify(pairs: Iterable[tuple[str, str]], *, secret: str, now: float, max_ttl
         raise ContextRejectedError("exp is not a time in Unix seconds")
     expires_at = int(params["exp"])
     if expires_at <= now:
-        raise ContextRejectedError("the link has expired: reopen the widget from the ticket")
+        raise ContextRejectedError("the link has expired")
     if expires_at > now + max_ttl_seconds:
         raise ContextRejectedError("the link is valid for longer than allowed")
     return WidgetContext(
