@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 # @labdigital/commercetools-mock, the independent commercetools the fidelity suite runs against.
 CTMOCK := tests/ctmock
 NODE_STAMP := $(CTMOCK)/node_modules/.installed
+AXE := tests/widget/axe
+AXE_STAMP := $(AXE)/node_modules/.installed
 
 .PHONY: install demo serve test lint format openapi lock check clean bench
 
@@ -20,7 +22,11 @@ $(NODE_STAMP): $(CTMOCK)/package.json $(CTMOCK)/package-lock.json
 	npm ci --prefix $(CTMOCK) --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
-install: $(STAMP) $(NODE_STAMP)
+$(AXE_STAMP): $(AXE)/package.json $(AXE)/package-lock.json
+	npm ci --prefix $(AXE) --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP) $(AXE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/ctnm demo

@@ -15,11 +15,12 @@ from functools import partial
 from pathlib import Path
 
 import httpx
-from litestar import Litestar
+from litestar import Controller, Litestar, Router
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from app import __version__
 from app.access import build_authenticator, build_event_sender_authenticator
@@ -57,6 +58,11 @@ from app.push.worker import Outcome
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
 from app.storage.ports import Delivery, Storage
+from app.widget.controller import WidgetController, WidgetPages
+from app.widget.entry import WidgetEntry
+from app.widget.frame import frame_headers
+from app.widget.pages import Pages
+from app.widget.tokens import WidgetTokens, WithWidgetTokens
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
 
@@ -297,14 +303,21 @@ def create_app(
                 if storage is None:
                     await store.aclose()
 
+    widget_secret = settings.gateway.widget_secret
+    widget_tokens = WidgetTokens(widget_secret.reveal()) if widget_secret is not None else None
+    widget_routes, widget_pages = _widget_routes(settings, mappings, widget_tokens)
     app = GatewayApp(
         route_handlers=[
             *_CONTROLLERS,
             problem_types,
             swagger_assets(),
             *static_baseline(settings.gateway.bench_static_bytes),
+            *widget_routes,
         ],
-        guards=[AccessGuard(authenticator), strict_query],
+        guards=[
+            AccessGuard(WithWidgetTokens(authenticator, widget_tokens) if widget_tokens else authenticator),
+            strict_query,
+        ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
@@ -314,6 +327,7 @@ def create_app(
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
+            "widget": widget_pages,
         },
         middleware=[ControlCharacterGuard()],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -325,6 +339,27 @@ def create_app(
     )
     check_routes_declare_access(_CONTROLLERS)
     return app
+
+
+def _widget_routes(
+    settings: Settings, mappings: Mappings, tokens: WidgetTokens | None
+) -> tuple[list[type[Controller] | Router], Provide]:
+    """The widget page and its static files (served by the gateway itself: nothing external loads)."""
+    secret = settings.gateway.widget_secret
+    entry = WidgetEntry(
+        secret=secret.reveal() if secret is not None else None,
+        max_ttl_seconds=settings.gateway.widget_max_ttl_seconds,
+        roles=mappings.widget,
+    )
+    pages = WidgetPages(entry, tokens, Pages(), frame_headers(settings.gateway.widget_frame_ancestors))
+    static = create_static_files_router(
+        path="/widget/static",
+        directories=[Path(__file__).parent / "widget" / "static"],
+        opt={"public": True},
+        include_in_schema=False,
+        name="widget-static",
+    )
+    return [WidgetController, static], Provide(lambda: pages, sync_to_thread=False)
 
 
 def app_from_env() -> Litestar:

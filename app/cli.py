@@ -9,6 +9,7 @@
     ctnm openapi [--output | --check]      write or verify the committed OpenAPI document
     ctnm links list|export|import          stored links as JSON lines (move embedded -> Redis)
     ctnm audit [--subject --since ...]     who read which personal fields
+    ctnm widget-url --agent-id --ticket-id ...  a widget link signed with GATEWAY_WIDGET_SECRET
 
 Configuration problems end the command with exit code 2 and one line per problem, naming the variable or file.
 """
@@ -30,6 +31,7 @@ from app.mapping.loader import MappingError, load_mappings
 from app.operations import add_audit_parser, add_links_parser
 from app.push.command import add_dlq_parser
 from app.settings import Settings, SettingsError, StorageSettings, load_gateway_settings, load_settings
+from app.widget.command import add_widget_url_parser
 
 __all__ = ["main"]
 
@@ -304,6 +306,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_links_parser(commands).set_defaults(run=_stored_data)
     add_audit_parser(commands).set_defaults(run=_stored_data)
+    add_widget_url_parser(commands)
     return parser
 
 

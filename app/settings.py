@@ -169,6 +169,27 @@ def jwks_url_problem(url: str) -> str | None:
     return "use https://, or http:// only on a loopback address"
 
 
+def frame_ancestors_problem(value: str) -> str | None:
+    """Each origin goes verbatim into a CSP header: only scheme://host[:port], nothing to inject."""
+    for origin in value.split():
+        try:
+            parsed = urlsplit(origin)
+            _ = parsed.port
+        except ValueError:
+            return f"{origin!r} is not an origin like https://desk.example.com"
+        if (
+            parsed.scheme not in ("https", "http")
+            or not parsed.hostname
+            or parsed.path
+            or parsed.query
+            or parsed.fragment
+            or parsed.username
+            or not re.fullmatch(r"[A-Za-z0-9.:/\[\]-]+", origin)
+        ):
+            return f"{origin!r} is not an origin like https://desk.example.com"
+    return None
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -217,6 +238,13 @@ class GatewaySettings(_Section, frozen=True):
     push_poll: bool = False
     # `ctnm serve` with the embedded backend runs the pusher in-process (`serve --no-push` turns this off).
     push_in_process: bool = True
+    # The agent widget (docs/widget.md): HMAC key novomind signs the widget URL's context with
+    # (at least 32 characters); unset = the widget is off.
+    widget_secret: Secret | None = None
+    # A signed widget link may be valid for at most this long (its `exp` no further ahead).
+    widget_max_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 3600
+    # Space-separated origins allowed to frame the widget (CSP frame-ancestors); empty = none.
+    widget_frame_ancestors: str = ""
     # Level of the structured JSON log.
     log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     # Log request/response payloads (redacted by the masking rules, cut to the cap). Off by default:
@@ -248,6 +276,10 @@ class GatewaySettings(_Section, frozen=True):
             raise SettingsError("GATEWAY_JWT_SECRET", "too short (use at least 32 characters for HS256)")
         if self.jwks_url is not None and (problem := jwks_url_problem(self.jwks_url)):
             raise SettingsError("GATEWAY_JWKS_URL", f"malformed ({problem})")
+        if self.widget_secret is not None and len(self.widget_secret.reveal()) < 32:
+            raise SettingsError("GATEWAY_WIDGET_SECRET", "too short (use at least 32 random characters)")
+        if problem := frame_ancestors_problem(self.widget_frame_ancestors):
+            raise SettingsError("GATEWAY_WIDGET_FRAME_ANCESTORS", f"malformed ({problem})")
         if self.events_secret is not None and len(self.events_secret.reveal()) < 16:
             raise SettingsError("GATEWAY_EVENTS_SECRET", "too short (use at least 16 random characters)")
         if self.cache_key is not None and len(self.cache_key.reveal()) < 32:

@@ -18,6 +18,8 @@ from app.mapping.schema import (
     MarketsFile,
     MaskingFile,
     PushFile,
+    WidgetFile,
+    WidgetRole,
 )
 
 __all__ = ["FILES", "MappingError", "Mappings", "load_mappings"]
@@ -38,6 +40,11 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
         default_factory=lambda: LinksFile(kinds={"ticket": LinkKindRule(pattern=r"[0-9]{1,19}")})
     )
     cache: CacheFile = msgspec.field(default_factory=CacheFile)
+    widget: WidgetFile = msgspec.field(
+        default_factory=lambda: WidgetFile(
+            roles={"agent": WidgetRole(scopes=["orders:read", "customers:read", "links:write"])}
+        )
+    )
     push: PushFile | None = None
     """``None`` only for a Mappings built in code without a push target (the pusher then refuses to start)."""
 
@@ -52,6 +59,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "masking.toml": ("masking", MaskingFile),
     "push.toml": ("push", PushFile),
     "cache.toml": ("cache", CacheFile),
+    "widget.toml": ("widget", WidgetFile),
 }
 
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")

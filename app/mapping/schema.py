@@ -188,6 +188,28 @@ class LinksFile(MappingStruct, frozen=True):
             raise ValueError("kinds.ticket is required: /v1/links/{ticketId} links tickets")
 
 
+_SCOPE = re.compile(r"[a-z]+:[a-z]+")
+
+
+class WidgetRole(MappingStruct, frozen=True):
+    """One ``[roles.<role>]`` of ``mappings/widget.toml``."""
+
+    scopes: list[str]
+    stores: list[str] | None = None
+    """``None`` (key left out) = every store."""
+
+    def __post_init__(self) -> None:
+        for scope in self.scopes:
+            if not _SCOPE.fullmatch(scope):
+                raise ValueError(f"scope {scope!r} is not of the form resource:action")
+
+
+class WidgetFile(MappingStruct, frozen=True):
+    """``mappings/widget.toml``: the widget's roles, each mapped to scopes and stores."""
+
+    roles: dict[str, WidgetRole]
+
+
 EmailStrategy = Literal["email", "hide", "show"]
 PhoneStrategy = Literal["last-2", "hide", "show"]
 NameStrategy = Literal["initial", "hide", "show"]

@@ -63,6 +63,7 @@ CONTRACT: dict[str, tuple[str, ...] | None] = {
     "ReceiveCommercetoolsEvent": (),
     "GetHealth": PUBLIC,
     "GetReadiness": PUBLIC,
+    "GetProblemTypes": PUBLIC,
 }
 PUBLIC_WITHOUT_OPERATION_ID = frozenset(
     # Litestar's schema routes carry no operationId; they are public.
@@ -72,6 +73,15 @@ PUBLIC_WITHOUT_OPERATION_ID = frozenset(
         "GET /schema/openapi.json",
         "GET /schema/oauth2-redirect.html",
         "GET /schema/{path:str}",
+        # Swagger UI's files, served from the package so the API browser works offline.
+        "GET /schema/assets/{file_path:path}",
+        "HEAD /schema/assets/{file_path:path}",
+        # The agent widget: the page checks its own signed link, the token route the page's widget
+        # token (tests/widget); neither takes a caller token, and the static files hold no data.
+        "GET /widget",
+        "POST /widget/token",
+        "GET /widget/static/{file_path:path}",
+        "HEAD /widget/static/{file_path:path}",
     }
 )
 

@@ -6,7 +6,7 @@ from typing import Final
 
 import pytest
 
-from app.settings import CommercetoolsSettings, Secret, Settings, SettingsError, load_settings
+from app.settings import CommercetoolsSettings, Secret, Settings, SettingsError, load_gateway_settings, load_settings
 
 CT_SECRET: Final = "ct-secret-VALUE-8c1d"
 JWT_SECRET: Final = "jwt-secret-VALUE-0123456789abcdefgh"  # 35 characters
@@ -271,3 +271,24 @@ def test_commercetools_settings_built_directly_drop_trailing_slashes() -> None:
     )
     assert (ct.auth_url, ct.api_url) == ("http://auth.test", "http://api.test")
     assert isinstance(load_settings(minimal_env()), Settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"GATEWAY_WIDGET_SECRET": "short"}, "GATEWAY_WIDGET_SECRET"),
+        ({"GATEWAY_WIDGET_FRAME_ANCESTORS": "https://ok.example 'unsafe-inline'"}, "GATEWAY_WIDGET_FRAME_ANCESTORS"),
+        ({"GATEWAY_WIDGET_FRAME_ANCESTORS": "https://desk.example/path"}, "GATEWAY_WIDGET_FRAME_ANCESTORS"),
+        ({"GATEWAY_WIDGET_FRAME_ANCESTORS": "https://a.example;script-src"}, "GATEWAY_WIDGET_FRAME_ANCESTORS"),
+    ],
+)
+def test_widget_settings_are_checked(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        load_gateway_settings({"GATEWAY_JWT_SECRET": "j" * 40, **env})
+
+
+def test_widget_frame_ancestors_accepts_origins() -> None:
+    gateway = load_gateway_settings(
+        {"GATEWAY_JWT_SECRET": "j" * 40, "GATEWAY_WIDGET_FRAME_ANCESTORS": "https://desk.example http://127.0.0.1:9000"}
+    )
+    assert gateway.widget_frame_ancestors.split() == ["https://desk.example", "http://127.0.0.1:9000"]

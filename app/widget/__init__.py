@@ -1,0 +1,1 @@
+"""The agent's widget inside the novomind desk: signed context, roles and the pages that render it."""

@@ -1,0 +1,116 @@
+"""GET /widget: a signed link opens the case page; anything else gets a 403 page with no data."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from app.asgi import create_app
+from app.settings import Secret
+from app.widget.context import signed_query
+from tests.support import settings_for
+
+SECRET = "k" * 40
+DESK = "https://desk.example.com"
+
+
+def _refuse_every_call(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"the widget page must not call commercetools here ({request.url.path})")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[AsyncTestClient[Litestar]]:
+    settings = settings_for("http://ct.test")
+    gateway = msgspec.structs.replace(
+        settings.gateway, widget_secret=Secret(SECRET), widget_frame_ancestors=f"{DESK} http://127.0.0.1:9"
+    )
+    app = create_app(
+        msgspec.structs.replace(settings, gateway=gateway),
+        commercetools_transport=httpx.MockTransport(_refuse_every_call),
+    )
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+def _link(**params: str) -> str:
+    base = {"agentId": "agent-7", "role": "agent", "exp": str(int(time.time()) + 600), "ticketId": "4711"}
+    return f"/widget?{signed_query({**base, **params}, SECRET)}"
+
+
+def _tampered(link: str) -> str:
+    """The same link with the signature's last hex digit changed."""
+    return link[:-1] + ("0" if link[-1] != "0" else "1")
+
+
+def _assert_frame_headers(response: httpx.Response) -> None:
+    csp = response.headers["content-security-policy"]
+    assert f"frame-ancestors {DESK} http://127.0.0.1:9" in csp
+    assert "script-src 'self'" in csp
+    assert "default-src 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_signed_link_opens_the_case(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get(_link(orderNumber="100042", contactEmail="jane@example.com", locale="de-DE"))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    _assert_frame_headers(response)
+    assert "4711" in response.text
+    assert "100042" in response.text
+    assert 'lang="de"' in response.text
+    # The email is the customer's, not something the page needs to echo from the link.
+    assert "jane@example.com" not in response.text
+    assert "<script>" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        (lambda: _tampered(_link()), "signature does not match"),
+        (lambda: _link(exp=str(int(time.time()) - 1)), "expired"),
+        (lambda: _link(exp=str(int(time.time()) + 7200)), "longer than allowed"),
+        (lambda: _link(role="admin"), "role"),
+        (lambda: "/widget?ticketId=4711&agentId=a&role=agent&exp=9999999999", "no signature"),
+    ],
+    ids=["tampered", "expired", "too-long", "unknown-role", "unsigned"],
+)
+async def test_refused_links_get_a_403_page_saying_why(
+    client: AsyncTestClient[Litestar], query: object, reason: str
+) -> None:
+    assert callable(query)
+    response = await client.get(query())
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    _assert_frame_headers(response)
+    assert reason in response.text
+    assert "4711" not in response.text
+
+
+async def test_values_are_escaped(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get(_link(ticketId="<img src=x onerror=alert(1)>"))
+    assert response.status_code == 200
+    assert "<img" not in response.text
+    assert "&lt;img" in response.text
+
+
+async def test_the_stylesheet_is_served_by_the_gateway(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/widget/static/widget.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+async def test_without_a_secret_the_widget_is_refused() -> None:
+    app = create_app(settings_for("http://ct.test"), commercetools_transport=httpx.MockTransport(_refuse_every_call))
+    async with AsyncTestClient(app) as client:
+        response = await client.get(_link())
+    assert response.status_code == 403
+    assert "GATEWAY_WIDGET_SECRET" in response.text
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
