@@ -10,7 +10,7 @@ NODE_STAMP := $(CTMOCK)/node_modules/.installed
 AXE := tests/widget/axe
 AXE_STAMP := $(AXE)/node_modules/.installed
 
-.PHONY: install demo serve test lint format openapi lock check clean bench
+.PHONY: install system-deps demo serve test lint format openapi lock check clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,11 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/ctnm serve
 
-test: install
+# Redis and Chromium come from the system: installed with apt-get when run as root, else named.
+system-deps:
+	bash scripts/system-deps.sh
+
+test: install system-deps
 	$(BIN)/python -m pytest
 
 lint: install
