@@ -63,6 +63,7 @@ CONTRACT: dict[str, tuple[str, ...] | None] = {
     "ReceiveCommercetoolsEvent": (),
     "GetHealth": PUBLIC,
     "GetReadiness": PUBLIC,
+    "GetProblemTypes": PUBLIC,
 }
 PUBLIC_WITHOUT_OPERATION_ID = frozenset(
     # Litestar's schema routes carry no operationId; they are public.
@@ -72,6 +73,9 @@ PUBLIC_WITHOUT_OPERATION_ID = frozenset(
         "GET /schema/openapi.json",
         "GET /schema/oauth2-redirect.html",
         "GET /schema/{path:str}",
+        # Swagger UI's scripts and styles, served from the package (app/api/reference.py).
+        "GET /schema/assets/{file_path:path}",
+        "HEAD /schema/assets/{file_path:path}",
     }
 )
 
