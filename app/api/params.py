@@ -86,6 +86,6 @@ def parse_instant(name: str, value: str | None) -> datetime | None:
         instant: datetime = msgspec.convert(value, _INSTANT)
     except msgspec.ValidationError:
         raise InvalidInputError(
-            name, "is not a date-time with a time zone (RFC 3339), for example 2026-01-15T09:30:00Z"
+            name, "is not an ISO 8601 date-time with a time zone (RFC 3339), for example 2026-01-15T09:30:00Z"
         ) from None
     return instant
