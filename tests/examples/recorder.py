@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +71,7 @@ class Example:
     # Event receiver: the sender's shared secret instead of a caller token.
     sender: bool = False
     # Run before the request: seeds what the example needs.
-    prepare: Callable[[Storage], Any] | None = None
+    prepare: Callable[[Storage], Awaitable[None]] | None = None
 
 
 def _shipped_event(bound: dict[str, str]) -> bytes:
