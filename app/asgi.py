@@ -34,7 +34,7 @@ from app.api.links import LinkController
 from app.api.middleware import ControlCharacterGuard, GatewayApp, strict_query
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
-from app.api.reference import SCHEMA_PATH, local_swagger, problem_types, schema_router, swagger_assets
+from app.api.reference import SCHEMA_PATH, document_json, local_swagger, problem_types, schema_router, swagger_assets
 from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.api.static import static_baseline
@@ -86,7 +86,7 @@ def openapi_config() -> OpenAPIConfig:
         version=API_VERSION,
         description="Support-ready views of commercetools orders for novomind iAGENT agents.",
         path=SCHEMA_PATH,
-        render_plugins=[local_swagger()],
+        render_plugins=[local_swagger(), document_json()],
         openapi_router=schema_router(),
         components=Components(
             security_schemes={

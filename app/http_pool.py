@@ -64,6 +64,7 @@ __all__ = [
     "Received",
     "direct_transport",
     "encode_dot_segments",
+    "failure_in_words",
     "path_segment",
     "routes_through_proxy",
 ]
@@ -574,3 +575,27 @@ async def _read_chunked(reader: _Reader, max_body: int) -> bytes:
         parts.append(await reader.readexactly(size))
         if await _line(reader):
             raise httpx.RemoteProtocolError("a malformed chunk in the answer")
+
+
+# Most specific first: ConnectTimeout is a TimeoutException, ConnectError and ReadError NetworkErrors.
+_FAILURE_WORDS: Final[tuple[tuple[type[httpx.HTTPError], str], ...]] = (
+    (httpx.ConnectTimeout, "could not connect in time"),
+    (httpx.PoolTimeout, "no free connection in time"),
+    (httpx.TimeoutException, "no answer in time"),
+    (httpx.ProxyError, "could not connect through the proxy"),
+    (httpx.ConnectError, "could not connect"),
+    (httpx.RemoteProtocolError, "the connection broke or the answer was not valid HTTP"),
+    (httpx.NetworkError, "the connection broke"),
+    (httpx.DecodingError, "the answer could not be decoded"),
+    (httpx.TooManyRedirects, "too many redirects"),
+    (httpx.UnsupportedProtocol, "the address is not an http(s) address"),
+)
+
+
+def failure_in_words(exc: httpx.HTTPError) -> str:
+    """What went wrong with an exchange, in words a caller understands: problem details and their
+    ``detail`` are read by people, so no exception class names. (The log keeps the class.)"""
+    for kind, words in _FAILURE_WORDS:
+        if isinstance(exc, kind):
+            return words
+    return "the request failed"

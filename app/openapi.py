@@ -7,6 +7,7 @@ import json
 import msgspec
 from litestar import Litestar
 
+from app.api.examples import load_examples, with_examples
 from app.asgi import create_app
 from app.mapping.loader import Mappings
 from app.mapping.schema import MarketRule, MarketsFile
@@ -38,4 +39,4 @@ def render_openapi(app: Litestar | None = None) -> bytes:
     app = app or create_app(
         schema_settings(), mappings=Mappings(markets=MarketsFile(default=MarketRule(locale="en-GB")))
     )
-    return document_bytes(app.openapi_schema.to_schema())
+    return document_bytes(with_examples(app.openapi_schema.to_schema(), load_examples()))

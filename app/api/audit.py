@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -11,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 
 from app.api.paging import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.api.params import SinceQuery, UntilQuery, parse_instant
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.lookup.audit import AuditPage, AuditTrail
@@ -37,8 +37,8 @@ class AuditController(Controller):
         subject: Annotated[str | None, Parameter(pattern=_IDENT, description="The caller's sub")] = None,
         resource_type: Annotated[str | None, QueryParameter(name="resourceType", pattern=_IDENT)] = None,
         resource_id: Annotated[str | None, QueryParameter(name="resourceId", pattern=_IDENT)] = None,
-        since: Annotated[datetime | None, Parameter(description="Inclusive")] = None,
-        until: Annotated[datetime | None, Parameter(description="Exclusive")] = None,
+        since: SinceQuery = None,
+        until: UntilQuery = None,
         limit: LimitQuery = 50,
         cursor: CursorQuery = None,
     ) -> AuditPage:
@@ -46,8 +46,8 @@ class AuditController(Controller):
             subject=subject,
             resource_type=resource_type,
             resource_id=resource_id,
-            since=since,
-            until=until,
+            since=parse_instant("since", since),
+            until=parse_instant("until", until),
             limit=limit,
             before=decode_cursor("audit", cursor),
         )

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 
 from app.access import Caller
 from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
+from app.api.paging import CursorQuery, LimitQuery, decode_offset, next_offset
 from app.api.params import (
     ContactExternalIdQuery,
     CountryQuery,
@@ -29,6 +30,8 @@ __all__ = ["CustomerController", "CustomerViews", "LookupController"]
 
 class CustomerViews(msgspec.Struct, frozen=True):
     results: list[CustomerView]
+    next: str | None = None
+    """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
 class CustomerController(Controller):
@@ -66,8 +69,14 @@ class CustomerController(Controller):
         email: EmailQuery = None,
         phone: PhoneQuery = None,
         country: CountryQuery = None,
+        limit: LimitQuery = 20,
+        cursor: CursorQuery = None,
     ) -> CustomerViews:
-        return CustomerViews(await lookup.find_customers(caller, email=email, phone=phone, country=country))
+        offset = decode_offset("customers", cursor)
+        page, more = await lookup.page_customers(
+            caller, email=email, phone=phone, country=country, limit=limit, offset=offset
+        )
+        return CustomerViews(page, next_offset("customers", offset, limit, more))
 
 
 class LookupController(Controller):

@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from app.access import Caller
+from app.api.paging import CursorQuery, LimitQuery, page_of
 from app.api.params import CustomerIdQuery, LinkKindQuery, LinkReferencePath, OrderNumberQuery
 from app.api.problems import problem_responses
 from app.api.security import requires
@@ -22,6 +23,8 @@ __all__ = ["LinkController", "LinkViews"]
 
 class LinkViews(msgspec.Struct, frozen=True):
     results: list[LinkView]
+    next: str | None = None
+    """Pass as ``cursor`` for the next page; ``null`` on the last page."""
 
 
 class LinkController(Controller):
@@ -99,10 +102,14 @@ class LinkController(Controller):
         caller: NamedDependency[Caller],
         order_number: OrderNumberQuery = None,
         customer_id: CustomerIdQuery = None,
+        limit: LimitQuery = 50,
+        cursor: CursorQuery = None,
     ) -> LinkViews:
         if (order_number is None) == (customer_id is None):
             raise InvalidInputError("orderNumber", "give exactly one of orderNumber or customerId")
         if order_number is not None:
-            return LinkViews(await links.for_order_number(order_number, caller))
-        assert customer_id is not None
-        return LinkViews(await links.for_customer(customer_id, caller))
+            found = await links.for_order_number(order_number, caller)
+        else:
+            assert customer_id is not None
+            found = await links.for_customer(customer_id, caller)
+        return LinkViews(*page_of("links", found, limit, cursor))

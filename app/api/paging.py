@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Final
+from collections.abc import Sequence
+from typing import Annotated, Final, TypeVar
 
 from litestar.params import Parameter
 
 from app.errors import InvalidInputError
 
-__all__ = ["CursorQuery", "LimitQuery", "decode_cursor", "encode_cursor"]
+__all__ = ["CursorQuery", "LimitQuery", "decode_cursor", "encode_cursor", "page_of"]
+
+T = TypeVar("T")
 
 MAX_OFFSET: Final = 500
 """Lists assembled from commercetools queries go this deep at most (commercetools' own page limit)."""
@@ -61,3 +64,9 @@ def decode_offset(kind: str, cursor: str | None) -> int:
 def next_offset(kind: str, offset: int, limit: int, more: bool) -> str | None:
     following = offset + limit
     return encode_cursor(kind, following) if more and following < MAX_OFFSET else None
+
+
+def page_of(kind: str, items: Sequence[T], limit: int, cursor: str | None) -> tuple[list[T], str | None]:
+    """One page of a list the gateway holds whole (a short one: an order's links), and ``next``."""
+    offset = decode_offset(kind, cursor)
+    return list(items[offset : offset + limit]), next_offset(kind, offset, limit, len(items) > offset + limit)

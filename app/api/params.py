@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Final
 
+import msgspec
 from litestar.params import Parameter, QueryParameter
 
+from app.errors import InvalidInputError
 from app.lookup.formats import (
     COUNTRY_PATTERN,
     EMAIL_PATTERN,
@@ -61,3 +64,28 @@ LinkReferencePath = Annotated[
     str, Parameter(max_length=128, description="novomind reference of `kind` (format per mappings/links.toml)")
 ]
 LinkKindQuery = Annotated[str, Parameter(max_length=32, description="Reference kind from mappings/links.toml")]
+
+
+SinceQuery = Annotated[
+    str | None,
+    Parameter(max_length=64, description="Inclusive; RFC 3339 with an offset", schema_extra={"format": "date-time"}),
+]
+UntilQuery = Annotated[
+    str | None,
+    Parameter(max_length=64, description="Exclusive; RFC 3339 with an offset", schema_extra={"format": "date-time"}),
+]
+# A date-time with its offset (RFC 3339). Read here, not by Litestar: its datetime parameters take a
+# bare number as a Unix time and a naive date-time as local time, which a caller never meant.
+_INSTANT: Final = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+def parse_instant(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        instant: datetime = msgspec.convert(value, _INSTANT)
+    except msgspec.ValidationError:
+        raise InvalidInputError(
+            name, "is not an ISO 8601 date-time with a time zone (RFC 3339), for example 2026-01-15T09:30:00Z"
+        ) from None
+    return instant

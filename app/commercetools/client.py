@@ -46,7 +46,15 @@ from app.commercetools.queries import (
     query_params,
 )
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
-from app.http_pool import Answer, Endpoint, KeepAliveTransport, Received, direct_transport, path_segment
+from app.http_pool import (
+    Answer,
+    Endpoint,
+    KeepAliveTransport,
+    Received,
+    direct_transport,
+    failure_in_words,
+    path_segment,
+)
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
 
@@ -376,9 +384,9 @@ class CommercetoolsClient:
                 raise UpstreamContractError(f"{UPSTREAM} auth", "token") from None
             except httpx.TransportError as exc:
                 # Every call here is an idempotent read, so a dropped connection is as safe to retry
-                # as a refused one.
-                reason = type(exc).__name__
-                self._log(template, reason, None, failures, started, None)
+                # as a refused one. The class goes to the log; the caller's problem detail gets words.
+                reason = failure_in_words(exc)
+                self._log(template, type(exc).__name__, None, failures, started, None)
             else:
                 force_token = False
                 if not isinstance(response, httpx.Response | Answer):

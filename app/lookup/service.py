@@ -202,9 +202,19 @@ class LookupService:
             caller, slot, lambda: _CUSTOMER.decode(slot.entry.view), self._masker.customer, "customer"
         )
 
-    async def find_customers(
-        self, caller: Caller, *, email: str | None = None, phone: str | None = None, country: str | None = None
-    ) -> list[CustomerView]:
+    async def page_customers(
+        self,
+        caller: Caller,
+        *,
+        email: str | None = None,
+        phone: str | None = None,
+        country: str | None = None,
+        limit: int,
+        offset: int = 0,
+    ) -> tuple[list[CustomerView], bool]:
+        """Customers ``offset`` to ``offset + limit`` of those with this email or phone (at most
+        ``MAX_CUSTOMERS`` in all), and whether more follow. Only the page's views are built: each
+        costs an order query."""
         if (email is None) == (phone is None):
             raise InvalidInputError("email", "give exactly one of email or phone")
         if email is not None:
@@ -212,10 +222,13 @@ class LookupService:
         else:
             assert phone is not None
             customers = await self._reader.customers_by_phone(self._e164(phone, country), caller)
-        views = await asyncio.gather(*(self._customer_view(c, caller) for c in customers[:MAX_CUSTOMERS]))
-        return list(
-            await asyncio.gather(*(self._present(caller, v, self._masker.customer, "customer", v.id) for v in views))
+        found = customers[:MAX_CUSTOMERS]
+        page = found[offset : offset + limit]
+        views = await asyncio.gather(*(self._customer_view(c, caller) for c in page))
+        presented = await asyncio.gather(
+            *(self._present(caller, v, self._masker.customer, "customer", v.id) for v in views)
         )
+        return list(presented), len(found) > offset + limit
 
     # -- lookup ---------------------------------------------------------------------------------
 

@@ -51,7 +51,15 @@ from app.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
-from app.http_pool import Endpoint, KeepAliveTransport, Received, direct_transport, encode_dot_segments, path_segment
+from app.http_pool import (
+    Endpoint,
+    KeepAliveTransport,
+    Received,
+    direct_transport,
+    encode_dot_segments,
+    failure_in_words,
+    path_segment,
+)
 from app.observability import correlation_id, log_event
 from app.settings import NovomindSettings
 
@@ -367,16 +375,16 @@ class NovomindClient:
                         return await self._http.request(method, url, headers=headers, data=data)
                     return await self._send_direct(method, url, path, headers, content)
             except (httpx.TimeoutException, TimeoutError):
-                reason = "timeout"
+                outcome, reason = "timeout", "no answer in time"
             except httpx.DecodingError:
                 # A Content-Encoding the body does not match: the answer arrived but cannot be read.
                 self._log(method, template, "undecodable", None, started, None, attempt)
                 raise UpstreamContractError(UPSTREAM, "response encoding") from None
             except httpx.HTTPError as exc:
-                # ConnectError, RemoteProtocolError (dropped mid-answer), ReadError, ...: the class name
-                # says enough; the message would quote the URL.
-                reason = type(exc).__name__
-        self._log(method, template, reason, None, started, None, attempt)
+                # ConnectError, RemoteProtocolError (dropped mid-answer), ReadError, ...: the log gets
+                # the class, the caller words; never the message, which would quote the URL.
+                outcome, reason = type(exc).__name__, failure_in_words(exc)
+        self._log(method, template, outcome, None, started, None, attempt)
         raise UpstreamUnavailableError(UPSTREAM, reason)
 
     async def _send_direct(

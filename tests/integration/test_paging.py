@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -10,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from app.api.paging import encode_cursor
 from app.asgi import create_app
-from app.sandbox.commercetools.seed import DEMO_CUSTOMER_EMAIL
+from app.sandbox.commercetools.seed import DEMO_CUSTOMER_EMAIL, DEMO_ORDER_NUMBER, SHARED_EMAIL
 from tests.conftest import SandboxHandle
 from tests.support import auth, settings_for
 
@@ -41,6 +42,64 @@ async def test_walking_the_order_pages_gives_every_order_once_in_order(gateway: 
         if cursor is None:
             break
     assert walked == [o["id"] for o in whole["results"]]
+
+
+async def _walk(
+    gateway: AsyncTestClient[Litestar], path: str, params: dict[str, Any], headers: dict[str, str], most: int
+) -> list[Any]:
+    """Every result of a list, one per page, following `next`; at most ``most + 1`` pages."""
+    walked: list[Any] = []
+    cursor = None
+    for _ in range(most + 1):
+        answer = await gateway.get(
+            path, params={**params, "limit": 1, **({"cursor": cursor} if cursor else {})}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        assert len(page["results"]) <= 1
+        walked += page["results"]
+        cursor = page["next"]
+        if cursor is None:
+            return walked
+    raise AssertionError(f"{path}: more pages than results")
+
+
+async def test_customers_page_like_every_other_list(gateway: AsyncTestClient[Litestar]) -> None:
+    headers = auth(("customers:read", "orders:read"))
+    whole = (await gateway.get("/v1/customers", params={"email": SHARED_EMAIL}, headers=headers)).json()
+    assert whole["next"] is None
+    assert len(whole["results"]) >= 2, "the seed registers this email twice"
+    walked = await _walk(gateway, "/v1/customers", {"email": SHARED_EMAIL}, headers, len(whole["results"]))
+    assert [c["id"] for c in walked] == [c["id"] for c in whole["results"]]
+
+
+async def test_links_page_like_every_other_list(gateway: AsyncTestClient[Litestar]) -> None:
+    for ticket in ("T-300001", "T-300002", "T-300003"):
+        put = await gateway.put(
+            f"/v1/links/{ticket}", json={"orderNumber": DEMO_ORDER_NUMBER}, headers=auth(("links:write",))
+        )
+        assert put.status_code == 201
+    params = {"orderNumber": DEMO_ORDER_NUMBER}
+    whole = (await gateway.get("/v1/links", params=params, headers=auth())).json()
+    assert whole["next"] is None
+    assert {"T-300001", "T-300002", "T-300003"} <= {link["reference"] for link in whole["results"]}
+    walked = await _walk(gateway, "/v1/links", params, auth(), len(whole["results"]))
+    assert walked == whole["results"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "scopes"),
+    [
+        ("/v1/customers", {"email": SHARED_EMAIL}, ("customers:read", "orders:read")),
+        ("/v1/links", {"orderNumber": DEMO_ORDER_NUMBER}, ("orders:read",)),
+    ],
+)
+async def test_a_customers_or_links_cursor_from_another_list_is_422(
+    gateway: AsyncTestClient[Litestar], path: str, params: dict[str, str], scopes: tuple[str, ...]
+) -> None:
+    answer = await gateway.get(path, params={**params, "cursor": encode_cursor("orders", 1)}, headers=auth(scopes))
+    assert answer.status_code == 422
+    assert answer.json()["invalid-params"][0]["name"] == "cursor"
 
 
 @pytest.mark.parametrize("cursor", ["garbage", encode_cursor("audit", "1"), encode_cursor("orders", "x")])

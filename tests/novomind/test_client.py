@@ -23,6 +23,7 @@ from app.errors import (
     UpstreamRejectedError,
     UpstreamUnavailableError,
 )
+from app.http_pool import failure_in_words
 from app.novomind import NovomindClient, NovomindReply, NovomindWrite
 from app.novomind.client import decode_body, retry_after_seconds
 from app.observability import use_correlation_id
@@ -390,7 +391,11 @@ async def test_transport_failures_are_unavailable(failure: type[httpx.RequestErr
     upstream = ScriptedNovomind(api=[failure])
     exc = await send_failure(upstream)
     assert isinstance(exc, UpstreamUnavailableError)
-    assert exc.reason == ("timeout" if issubclass(failure, httpx.TimeoutException) else failure.__name__)
+    # Plain words for the caller's problem detail, never the class name.
+    assert exc.reason == (
+        "no answer in time" if issubclass(failure, httpx.TimeoutException) else failure_in_words(failure("x"))
+    )
+    assert failure.__name__ not in str(exc)
     assert exc.__cause__ is None
     assert len(upstream.api_requests) == 1
     assert_clean(exc, "simulated transport failure", "iagent.test")
@@ -417,7 +422,7 @@ async def test_a_slow_answer_times_out_after_timeout_seconds() -> None:
                 await client.send(storage_write())
     finally:
         await client.aclose()
-    assert caught.value.reason == "timeout"
+    assert caught.value.reason == "no answer in time"
 
 
 # -- Retry-After ---------------------------------------------------------------------------------------
