@@ -15,20 +15,17 @@ import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from app.commercetools.client import CommercetoolsClient
 from app.http_pool import MAX_BODY_BYTES, Endpoint, KeepAliveTransport
-from tests.support import read_http_request, settings_for
+from tests.support import read_http_request, self_signed_certificate, settings_for
 from tests.unit.fakes import FakeClock
 
 pytestmark = pytest.mark.integration
@@ -465,30 +462,6 @@ async def test_the_pool_timeout_bounds_the_wait_for_a_connection_slot() -> None:
 # -- TLS: the host name is checked, ALPN offers HTTP/1.1 -------------------------------------------------
 
 
-def certificate_for(directory: Path, names: list[x509.GeneralName]) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile.test")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
@@ -497,7 +470,7 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
 
 
 async def test_a_trusted_certificate_for_another_host_name_is_refused(tmp_path: Path) -> None:
-    cert_path, key_path = certificate_for(tmp_path, [x509.DNSName("other.example")])
+    cert_path, key_path = self_signed_certificate(tmp_path, [x509.DNSName("other.example")])
     requests: list[bytes] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
@@ -512,7 +485,7 @@ async def test_a_trusted_certificate_for_another_host_name_is_refused(tmp_path: 
 
 
 async def test_tls_offers_http_1_1_by_alpn(tmp_path: Path) -> None:
-    cert_path, key_path = certificate_for(tmp_path, [x509.IPAddress(ipaddress.ip_address(HOST))])
+    cert_path, key_path = self_signed_certificate(tmp_path, [x509.IPAddress(ipaddress.ip_address(HOST))])
     chosen: list[str | None] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:

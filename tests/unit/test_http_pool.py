@@ -9,16 +9,12 @@ import itertools
 import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
 import httpx
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +27,7 @@ from app.http_pool import (
     direct_transport,
     routes_through_proxy,
 )
-from tests.support import read_http_request
+from tests.support import read_http_request, self_signed_certificate
 
 # Tests that start a scripted server on loopback; the framing property below needs none.
 loopback = pytest.mark.integration
@@ -291,34 +287,9 @@ def test_any_framing_gives_back_the_body_and_any_cut_fails(body: bytes, cuts: li
             asyncio.run(parse(message[:end]))
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (IP address SAN) and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench.local")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 @loopback
 async def test_https_is_verified_against_the_trust_store_and_kept_alive(tmp_path: Path) -> None:
-    cert_path, key_path = self_signed(tmp_path)
+    cert_path, key_path = self_signed_certificate(tmp_path, [x509.IPAddress(ipaddress.ip_address(HOST))])
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
     state = Scripted([[OK, OK]])
