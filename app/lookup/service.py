@@ -127,12 +127,6 @@ class LookupService:
         """A status event for this order: its views and its customer's, in every process."""
         await self._cache.evict("order", order_id)
 
-    async def list_orders(
-        self, caller: Caller, *, email: str | None = None, customer_id: str | None = None, limit: int = 20
-    ) -> list[OrderSummary]:
-        summaries, _ = await self.page_orders(caller, email=email, customer_id=customer_id, limit=limit)
-        return summaries
-
     async def page_orders(
         self,
         caller: Caller,

@@ -43,7 +43,8 @@ class DeadLetterView(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 class DeadLetterPage(msgspec.Struct, frozen=True, kw_only=True):
     results: list[DeadLetterView]
     next: str | None
-    """Pass as ``after`` for the next page; ``None`` on the last page."""
+    """The id to pass as ``after`` for the next page (``ctnm dlq list --after``; the HTTP API wraps it in
+    its opaque cursor); ``None`` on the last page."""
 
 
 class ReplayResult(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
