@@ -31,6 +31,7 @@ from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
 from app.api.links import LinkController
+from app.api.metrics import metrics
 from app.api.middleware import ControlCharacterGuard, GatewayApp, strict_query
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
@@ -313,6 +314,7 @@ def create_app(
             swagger_assets(),
             *static_baseline(settings.gateway.bench_static_bytes),
             *widget_routes,
+            *([metrics] if settings.gateway.metrics_public else []),
         ],
         guards=[
             AccessGuard(WithWidgetTokens(authenticator, widget_tokens) if widget_tokens else authenticator),

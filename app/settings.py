@@ -245,6 +245,9 @@ class GatewaySettings(_Section, frozen=True):
     widget_max_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 3600
     # Space-separated origins allowed to frame the widget (CSP frame-ancestors); empty = none.
     widget_frame_ancestors: str = ""
+    # Serve Prometheus metrics at /metrics on the main port, without a token. Off by default: the
+    # metrics then go only to `ctnm serve --metrics-port`, bound to loopback (docs/operations.md).
+    metrics_public: bool = False
     # Level of the structured JSON log.
     log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     # Log request/response payloads (redacted by the masking rules, cut to the cap). Off by default:

@@ -38,6 +38,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.errors import InvalidInputError
+from app.metrics import observe_request
 from app.observability import log_event, use_correlation_id
 
 __all__ = ["MAX_TARGET_BYTES", "ControlCharacterGuard", "GatewayApp", "query_names", "strict_query"]
@@ -85,15 +86,19 @@ class GatewayApp(Litestar):
             else:
                 await super().__call__(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            # "?": no route matched (404/405/414): one series for all of them, never the raw path.
+            route = scope.get("path_template") or "?"
+            observe_request(scope.get("method", "?"), route, status, seconds)
             log_event(
                 _logger,
                 logging.INFO,
                 "request",
                 method=scope.get("method"),
-                path=scope.get("path_template") or "?",
+                path=route,
                 # 0: the connection ended before any answer started (the client went away).
                 status=status,
-                durationMs=round((time.perf_counter() - started) * 1000, 3),
+                durationMs=round(seconds * 1000, 3),
             )
 
 

@@ -55,6 +55,7 @@ from app.http_pool import (
     failure_in_words,
     path_segment,
 )
+from app.metrics import TOKEN_FETCHES, observe_upstream
 from app.observability import correlation_id, log_event
 from app.settings import CommercetoolsSettings
 
@@ -298,9 +299,17 @@ class CommercetoolsClient:
             token = self._http.token
             if not force and token and not token.is_expired(leeway=self._leeway(token)):
                 return
-            await self._http.fetch_token(
-                self._token_url, grant_type="client_credentials", timeout=self._attempt_timeout(deadline)
-            )
+            try:
+                await self._http.fetch_token(
+                    self._token_url, grant_type="client_credentials", timeout=self._attempt_timeout(deadline)
+                )
+            except _TokenEndpointError:
+                TOKEN_FETCHES.labels(UPSTREAM, "refused").inc()
+                raise
+            except Exception:
+                TOKEN_FETCHES.labels(UPSTREAM, "error").inc()
+                raise
+            TOKEN_FETCHES.labels(UPSTREAM, "ok").inc()
 
     async def _get(
         self,
@@ -422,6 +431,8 @@ class CommercetoolsClient:
         self, template: str, outcome: str, status: int | None, failures: int, started: float, error_code: str | None
     ) -> None:
         level = logging.INFO if status is not None and (status < 400 or status == 404) else logging.WARNING
+        seconds = self._clock() - started
+        observe_upstream(UPSTREAM, template, status, seconds)
         log_event(
             _logger,
             level,
@@ -433,5 +444,5 @@ class CommercetoolsClient:
             status=status,
             attempt=failures + 1,
             errorCode=error_code,
-            durationMs=round((self._clock() - started) * 1000, 1),
+            durationMs=round(seconds * 1000, 1),
         )

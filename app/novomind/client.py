@@ -60,6 +60,7 @@ from app.http_pool import (
     failure_in_words,
     path_segment,
 )
+from app.metrics import TOKEN_FETCHES, observe_upstream
 from app.observability import correlation_id, log_event
 from app.settings import NovomindSettings
 
@@ -289,8 +290,13 @@ class NovomindClient:
             pair = f"{settings.client_id}:{settings.client_secret.reveal()}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         started = self._clock()
-        response = await self._exchange("POST", self._token_url, settings.token_path, headers, data=form)
+        try:
+            response = await self._exchange("POST", self._token_url, settings.token_path, headers, data=form)
+        except Exception:
+            TOKEN_FETCHES.labels(UPSTREAM, "error").inc()
+            raise
         status = response.status_code
+        TOKEN_FETCHES.labels(UPSTREAM, "ok" if 200 <= status < 300 else "refused").inc()
         if 200 <= status < 300:
             token = self._parse_token(response.content, started)
             self._log("POST", settings.token_path, "token" if token else "undecodable", status, started, None, 1)
@@ -445,6 +451,8 @@ class NovomindClient:
         attempt: int,
     ) -> None:
         ok = status is not None and 200 <= status < 300
+        seconds = self._clock() - started
+        observe_upstream(UPSTREAM, template, status, seconds)
         log_event(
             _logger,
             logging.INFO if ok else logging.WARNING,
@@ -456,5 +464,5 @@ class NovomindClient:
             status=status,
             attempt=attempt,
             errorCode=error_code,
-            durationMs=round((self._clock() - started) * 1000, 1),
+            durationMs=round(seconds * 1000, 1),
         )

@@ -46,6 +46,7 @@ from app.commercetools.models import CtOrder, CtTrackingData
 from app.errors import FatalError, NotFoundError, RetriableError
 from app.mapping.markets import resolve_market
 from app.mapping.schema import MarketsFile, PushFile
+from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
 from app.observability import log_event, use_correlation_id
 from app.push import messages as m
@@ -273,6 +274,7 @@ class PushWorker:
             effects=effects,
             durationMs=round((time.perf_counter() - started) * 1000, 1),
         )
+        observe_push(outcome, delivery.enqueued_at)
         if self._observe is not None:
             self._observe(delivery, outcome, effects)
         return outcome
