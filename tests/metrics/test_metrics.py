@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +22,12 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.asgi import create_app
-from app.metrics import exposition, serve_metrics, status_class
+from app.metrics import REGISTRY, exposition, serve_metrics, status_class
 from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER
 from tests.conftest import SandboxHandle
 from tests.support import JWT_SECRET, MAPPINGS, auth, free_port, settings_for
 
+REPO = Path(__file__).resolve().parents[2]
 READ = ("orders:read", "customers:read")
 
 
@@ -181,3 +184,17 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("ctnm serve did not answer /healthz within 120 s")
+
+
+def test_the_dashboard_graphs_only_metrics_the_gateway_exports() -> None:
+    dashboard = json.loads((REPO / "docs" / "grafana-dashboard.json").read_text())
+    exported = {family.name for family in REGISTRY.collect()}
+    used = {
+        name.removesuffix("_total").removesuffix("_bucket")
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bctnm_[a-z_]+", target["expr"])
+    }
+    assert used, "the dashboard has no queries"
+    assert used <= exported, f"graphed but not exported: {sorted(used - exported)}"
+    assert exported <= used, f"exported but on no panel: {sorted(exported - used)}"
