@@ -39,7 +39,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.errors import InvalidInputError
 from app.metrics import observe_request
-from app.observability import log_event, use_correlation_id
+from app.observability import log_event, use_correlation_id, use_trace
 
 __all__ = ["MAX_TARGET_BYTES", "ControlCharacterGuard", "GatewayApp", "query_names", "strict_query"]
 
@@ -63,6 +63,7 @@ class GatewayApp(Litestar):
             return
         headers = dict(scope["headers"])
         cid = use_correlation_id(headers.get(b"x-correlation-id", b"").decode("latin-1") or None)
+        use_trace(headers.get(b"traceparent", b"").decode("latin-1") or None)
         started = time.perf_counter()
         status = 0
 

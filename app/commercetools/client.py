@@ -56,7 +56,7 @@ from app.http_pool import (
     path_segment,
 )
 from app.metrics import TOKEN_FETCHES, observe_upstream
-from app.observability import correlation_id, log_event
+from app.observability import correlation_id, log_event, outgoing_traceparent
 from app.settings import CommercetoolsSettings
 
 __all__ = ["CommercetoolsClient"]
@@ -322,7 +322,11 @@ class CommercetoolsClient:
         async def attempt(deadline: Deadline, *, force_token: bool = False) -> Received:
             await self._refresh_token_if_stale(deadline, force=force_token)
             # Lower-case names: on the direct path they replace httpx's defaults of the same name.
-            headers = {"x-correlation-id": correlation_id(), "accept": "application/json"}
+            headers = {
+                "x-correlation-id": correlation_id(),
+                "traceparent": outgoing_traceparent(),
+                "accept": "application/json",
+            }
             timeout = self._attempt_timeout(deadline)
             async with self._slots:
                 if (direct := self._direct_request(url, params)) is not None:

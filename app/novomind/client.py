@@ -61,7 +61,7 @@ from app.http_pool import (
     path_segment,
 )
 from app.metrics import TOKEN_FETCHES, observe_upstream
-from app.observability import correlation_id, log_event
+from app.observability import correlation_id, log_event, outgoing_traceparent
 from app.settings import NovomindSettings
 
 __all__ = ["NovomindClient", "NovomindReply", "NovomindWrite", "decode_body", "retry_after_seconds"]
@@ -281,7 +281,11 @@ class NovomindClient:
     async def _fetch_token(self) -> _Token:
         settings = self._settings
         form = {"grant_type": "password", "username": settings.username, "password": settings.password.reveal()}
-        headers = {"Accept": "application/json", "X-Correlation-ID": correlation_id()}
+        headers = {
+            "Accept": "application/json",
+            "X-Correlation-ID": correlation_id(),
+            "traceparent": outgoing_traceparent(),
+        }
         if settings.client_auth == "form":
             form["client_id"] = settings.client_id
             form["client_secret"] = settings.client_secret.reveal()
@@ -331,7 +335,11 @@ class NovomindClient:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _resource_headers(self) -> dict[str, str]:
-        return {"Accept": self._settings.accept, "X-Correlation-ID": correlation_id()}
+        return {
+            "Accept": self._settings.accept,
+            "X-Correlation-ID": correlation_id(),
+            "traceparent": outgoing_traceparent(),
+        }
 
     async def _authorized(
         self, method: str, path: str, template: str, headers: Mapping[str, str], content: bytes | None
