@@ -56,6 +56,7 @@ from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
+from app.readiness import ReadinessService, Upstream
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
 from app.storage.ports import Delivery, Storage
@@ -110,21 +111,28 @@ def openapi_config() -> OpenAPIConfig:
 class Services:
     """What the handlers use, built once per process when the app starts (storage opens async)."""
 
-    def __init__(self, reader: ScopedReader, storage: Storage, lookup: LookupService, links: LinkService) -> None:
+    def __init__(
+        self,
+        reader: ScopedReader,
+        storage: Storage,
+        lookup: LookupService,
+        links: LinkService,
+        readiness: ReadinessService,
+    ) -> None:
         self.reader = reader
         self.storage = storage
         self.lookup = lookup
         self.links = links
-
-    async def ready(self) -> None:
-        """Readiness: commercetools credentials work and storage answers."""
-        await self.reader.ready()
-        await self.storage.ping()
+        self.readiness = readiness
 
 
 def _services(state: State) -> Services:
     services: Services = state.services
     return services
+
+
+def _readiness(services: NamedDependency[Services]) -> ReadinessService:
+    return services.readiness
 
 
 def _lookup(services: NamedDependency[Services]) -> LookupService:
@@ -185,6 +193,7 @@ def build_pusher(
     observe: Callable[[Delivery, Outcome, int], None] | None = None,
     payloads: PayloadLog | None = None,
     evict: Callable[[str], Awaitable[None]] | None = None,
+    readiness: ReadinessService | None = None,
 ) -> PushRuntime:
     """The status pusher for this process; the clients it opens are closed by ``stack``.
 
@@ -208,6 +217,8 @@ def build_pusher(
         stack.push_async_callback(commercetools.aclose)
     novomind = NovomindClient(settings.novomind, transport=novomind_transport, on_payload=payloads.upstream)
     stack.push_async_callback(novomind.aclose)
+    if readiness is not None:
+        readiness.add(Upstream("novomind", novomind.health, novomind.probe))
     return PushRuntime(
         storage=storage,
         mappings=mappings,
@@ -269,7 +280,8 @@ def create_app(
             cache=cache,
             refreshes=RefreshBudget(settings.gateway.cache_forced_refreshes_per_minute),
         )
-        app.state.services = Services(reader, store, lookup, links)
+        readiness = ReadinessService(store.ping, [Upstream("commercetools", commercetools.health, commercetools.probe)])
+        app.state.services = Services(reader, store, lookup, links, readiness)
         run_pusher = (
             push
             if push is not None
@@ -287,6 +299,7 @@ def create_app(
                     novomind_transport=novomind_transport,
                     payloads=payloads,
                     evict=lookup.evict_order,
+                    readiness=readiness,
                 )
                 task = asyncio.create_task(pusher.run(stop))
 
@@ -299,6 +312,7 @@ def create_app(
                 yield
             finally:
                 await stack.aclose()
+                await readiness.aclose()
                 await cache.aclose()
                 await commercetools.aclose()
                 if storage is None:
@@ -323,6 +337,7 @@ def create_app(
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
+            "readiness": Provide(_readiness, sync_to_thread=False),
             "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),

@@ -14,13 +14,16 @@ import re
 import secrets
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 __all__ = [
+    "CallOutcome",
     "TraceContext",
+    "UpstreamHealth",
     "configure_logging",
     "correlation_id",
     "current_trace",
@@ -150,3 +153,34 @@ def configure_logging(level: str = "INFO") -> None:
 
 def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:
     logger.log(level, event, extra={"fields": fields})
+
+
+class CallOutcome(msgspec.Struct, frozen=True):
+    at: datetime
+    ok: bool
+    reason: str | None
+    """Plain words for a failed call (never a body or an exception's text)."""
+
+
+class UpstreamHealth:
+    """The outcome of a client's most recent real call, for ``/readyz`` (one per client instance).
+
+    Failing means the upstream could not serve: no answer, 5xx, 429, or credentials refused (401
+    at the token endpoint or after a fresh token). Any other answer (404 included) shows that the
+    upstream is reachable and accepts the gateway's credentials."""
+
+    def __init__(self, system: str, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._system = system
+        self._clock = clock
+        self.last: CallOutcome | None = None
+
+    def record(self, status: int | None, *, token_call: bool = False) -> None:
+        if status is None:
+            reason: str | None = f"{self._system} did not answer (no connection or timed out)"
+        elif status >= 500 or status == 429:
+            reason = f"{self._system} answered HTTP {status}"
+        elif status == 401 or (token_call and status == 403):
+            reason = f"{self._system} refused the gateway's credentials (HTTP {status})"
+        else:
+            reason = None
+        self.last = CallOutcome(at=self._clock(), ok=reason is None, reason=reason)

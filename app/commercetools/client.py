@@ -56,7 +56,7 @@ from app.http_pool import (
     path_segment,
 )
 from app.metrics import TOKEN_FETCHES, observe_upstream
-from app.observability import correlation_id, log_event, outgoing_traceparent
+from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent
 from app.settings import CommercetoolsSettings
 
 __all__ = ["CommercetoolsClient"]
@@ -76,6 +76,9 @@ _paged_raw_messages_decoder = msgspec.json.Decoder(CtPagedRawMessages)
 _raw_decoder = msgspec.json.Decoder(msgspec.Raw)
 _error_decoder = msgspec.json.Decoder(CtErrorResponse)
 D = TypeVar("D")
+
+
+READINESS_PROBE_ORDER_NUMBER: Final = "ctnm-readiness-probe"
 
 
 class _TokenEndpointError(Exception):
@@ -135,6 +138,7 @@ class CommercetoolsClient:
         self._clock = clock
         self._token_url = f"{settings.auth_url}/oauth/token"
         self._token_lock = asyncio.Lock()
+        self.health = UpstreamHealth(UPSTREAM)
         # At most max_connections requests at once, whatever the transport; the others wait here.
         self._slots = asyncio.Semaphore(settings.max_connections)
         # Reads go out on the gateway's own keep-alive transport (httpcore's pool probed every pooled
@@ -245,6 +249,12 @@ class CommercetoolsClient:
         """One message as raw JSON (``GET /messages/{id}``, for ``payloadNotIncluded``); ``None`` on 404."""
         path = f"{self._scope_path(None)}/messages/{path_segment(message_id)}"
         return await self._get("/messages/{id}", path, [], _raw_decoder, "message")
+
+    async def probe(self) -> None:
+        """One real read for ``/readyz`` when no call was made lately: an order number that cannot
+        exist, so commercetools answers 404 with the gateway's token (reachable, credentials good).
+        Its outcome lands in :attr:`health` like any call's; failures are classified as usual."""
+        await self.get_order_by_number(READINESS_PROBE_ORDER_NUMBER)
 
     async def ensure_token(self) -> None:
         """Fetch an access token if there is no fresh one; used by readiness checks."""
@@ -437,6 +447,7 @@ class CommercetoolsClient:
         level = logging.INFO if status is not None and (status < 400 or status == 404) else logging.WARNING
         seconds = self._clock() - started
         observe_upstream(UPSTREAM, template, status, seconds)
+        self.health.record(status, token_call=outcome == "token")
         log_event(
             _logger,
             level,

@@ -61,7 +61,7 @@ from app.http_pool import (
     path_segment,
 )
 from app.metrics import TOKEN_FETCHES, observe_upstream
-from app.observability import correlation_id, log_event, outgoing_traceparent
+from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent
 from app.settings import NovomindSettings
 
 __all__ = ["NovomindClient", "NovomindReply", "NovomindWrite", "decode_body", "retry_after_seconds"]
@@ -170,6 +170,7 @@ class NovomindClient:
         self._on_payload = on_payload
         self._base_url = settings.base_url.rstrip("/")
         self._token_url = self._base_url + settings.token_path
+        self.health = UpstreamHealth(UPSTREAM)
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
         # At most max_connections requests at once (the transport opens a connection whenever none is
@@ -268,6 +269,12 @@ class NovomindClient:
             if token is None or not self._fresh(token):
                 token = self._token = await self._fetch_token()
             return token.value
+
+    async def probe(self) -> None:
+        """A fresh token from iAGENT, for ``/readyz`` when no call was made lately (the outcome lands in
+        :attr:`health`); it replaces the cached one, which is harmless."""
+        async with self._token_lock:
+            self._token = await self._fetch_token()
 
     async def _replace_token(self, rejected: str) -> str:
         """A resource answered 401 to ``rejected``: fetch another, unless a concurrent caller just did."""
@@ -461,6 +468,7 @@ class NovomindClient:
         ok = status is not None and 200 <= status < 300
         seconds = self._clock() - started
         observe_upstream(UPSTREAM, template, status, seconds)
+        self.health.record(status, token_call=outcome == "token")
         log_event(
             _logger,
             logging.INFO if ok else logging.WARNING,
