@@ -37,7 +37,7 @@ from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
 from app.api.reference import SCHEMA_PATH, document_json, local_swagger, problem_types, schema_router, swagger_assets
 from app.api.requests import GatewayRequest
-from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
+from app.api.security import AccessGuard, RateLimitGuard, check_routes_declare_access, provide_caller
 from app.api.static import static_baseline
 from app.cache import ViewCache
 from app.commercetools.client import CommercetoolsClient
@@ -56,6 +56,7 @@ from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
+from app.ratelimit import RateLimits
 from app.readiness import ReadinessService, Upstream
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
@@ -211,8 +212,14 @@ def build_pusher(
 
         evict = evict_order
     if commercetools is None:
+        limits = rate_limits(settings, mappings)
+        if limits is not None:
+            stack.push_async_callback(limits.aclose)
         commercetools = CommercetoolsClient(
-            settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
+            settings.commercetools,
+            transport=commercetools_transport,
+            on_payload=payloads.upstream,
+            budget=limits.charge_commercetools if limits else None,
         )
         stack.push_async_callback(commercetools.aclose)
     novomind = NovomindClient(settings.novomind, transport=novomind_transport, on_payload=payloads.upstream)
@@ -254,8 +261,12 @@ def create_app(
     authenticator = build_authenticator(settings.gateway, jwks_transport=jwks_transport)
     rules = ViewRules.from_mappings(mappings)
     payloads = payload_log(settings, mappings, rules)
+    limits = rate_limits(settings, mappings)
     commercetools = CommercetoolsClient(
-        settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
+        settings.commercetools,
+        transport=commercetools_transport,
+        on_payload=payloads.upstream,
+        budget=limits.charge_commercetools if limits else None,
     )
     reader = ScopedReader(commercetools)
     masker = Masker(mappings.masking, rules.order_fields, rules.customer_fields)
@@ -313,6 +324,8 @@ def create_app(
             finally:
                 await stack.aclose()
                 await readiness.aclose()
+                if limits is not None:
+                    await limits.aclose()
                 await cache.aclose()
                 await commercetools.aclose()
                 if storage is None:
@@ -332,6 +345,7 @@ def create_app(
         ],
         guards=[
             AccessGuard(WithWidgetTokens(authenticator, widget_tokens) if widget_tokens else authenticator),
+            *([RateLimitGuard(limits)] if limits else []),
             strict_query,
         ],
         dependencies={
@@ -377,6 +391,13 @@ def _widget_routes(
         name="widget-static",
     )
     return [WidgetController, static], Provide(lambda: pages, sync_to_thread=False)
+
+
+def rate_limits(settings: Settings, mappings: Mappings) -> RateLimits | None:
+    """The limits of ``mappings/limits.toml``, shared through Redis when the deployment has it."""
+    if not settings.gateway.rate_limits:
+        return None
+    return RateLimits(mappings.limits, redis_url=settings.redis_url, namespace=settings.gateway.cache_namespace)
 
 
 def app_from_env() -> Litestar:

@@ -94,6 +94,13 @@ TOKEN_FETCHES: Final = Counter(
     ("system", "outcome"),
     registry=REGISTRY,
 )
+RATE_LIMIT_REFUSALS: Final = Counter(
+    "ctnm_rate_limit_refusals",
+    "Requests refused by a rate limit of mappings/limits.toml: caller (per token sub) or commercetools "
+    "(the deployment's budget of commercetools requests).",
+    ("limit",),
+    registry=REGISTRY,
+)
 PUSH_QUEUE_DEPTH: Final = Gauge(
     "ctnm_push_queue_depth",
     "Events waiting in the push queue (ready plus leased), as last sampled by a push process.",

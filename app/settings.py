@@ -267,6 +267,9 @@ class GatewaySettings(_Section, frozen=True):
     # The deployment-wide lock one process holds while it reads a view the others wait for; a holder
     # that dies is replaced when the lock runs out.
     cache_lock_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    # Enforce the rate limits of mappings/limits.toml (per caller, and the commercetools budget).
+    # Off only for load tests and benchmarks that measure the gateway itself.
+    rate_limits: bool = True
     # `Cache-Control: no-cache` forces a commercetools read at most this often per caller.
     cache_forced_refreshes_per_minute: Annotated[int, msgspec.Meta(ge=0, le=600)] = 6
     # Benchmark only (make bench): serve GET /bench/static, a fixed JSON body, as the speed baseline.

@@ -127,8 +127,11 @@ class CommercetoolsClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_payload: Callable[[str, bytes], None] | None = None,
+        budget: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
+        # Called before every request: the deployment's commercetools budget (raises RateLimitedError).
+        self._budget = budget
         # Called with (operation template, body) for every document received; the composition root
         # passes a redacting payload log. The adapter itself never decides what is personal.
         self._on_payload = on_payload
@@ -393,6 +396,8 @@ class CommercetoolsClient:
         while True:
             if deadline.remaining() <= 0:
                 raise UpstreamUnavailableError(UPSTREAM, "deadline exceeded")
+            if self._budget is not None:
+                await self._budget()
             started = self._clock()
             retry_after: float | None = None
             try:
