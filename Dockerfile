@@ -31,7 +31,11 @@ FROM ${BASE_IMAGE}
 # One fixed id for user and group, so a volume or bind mount can be given to it ahead of time
 # (chown 10001:10001); the essential-only base has no useradd, and a passwd line is all it does.
 ARG GATEWAY_UID=10001
-RUN echo "gateway:x:${GATEWAY_UID}:${GATEWAY_UID}:ctnm gateway:/srv:/usr/sbin/nologin" >> /etc/passwd \
+# No pip here: the base's python3-venv brings pip's wheel for ensurepip, which nothing at runtime
+# needs (the venv comes ready-made from the build stage).
+RUN rm -rf /usr/share/python-wheels /usr/lib/python3.11/ensurepip \
+ && ! python3 -m ensurepip --version 2>/dev/null \
+ && echo "gateway:x:${GATEWAY_UID}:${GATEWAY_UID}:ctnm gateway:/srv:/usr/sbin/nologin" >> /etc/passwd \
  && echo "gateway:x:${GATEWAY_UID}:" >> /etc/group \
  && mkdir -p /srv/data \
  && chown "${GATEWAY_UID}:${GATEWAY_UID}" /srv/data \
