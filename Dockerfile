@@ -32,9 +32,12 @@ FROM ${BASE_IMAGE}
 # (chown 10001:10001); the essential-only base has no useradd, and a passwd line is all it does.
 ARG GATEWAY_UID=10001
 # No pip here: the base's python3-venv brings pip's wheel for ensurepip, which nothing at runtime
-# needs (the venv comes ready-made from the build stage).
-RUN rm -rf /usr/share/python-wheels /usr/lib/python3.11/ensurepip \
- && ! python3 -m ensurepip --version 2>/dev/null \
+# needs (the venv comes ready-made from the build stage). A base with pip installed is refused.
+RUN if python3 -m pip --version >/dev/null 2>&1; then \
+        echo "BASE_IMAGE has pip installed; the runtime image must not (use a Debian python3 base)" >&2; exit 1; \
+    fi \
+ && rm -rf /usr/share/python-wheels \
+    "$(python3 -c 'import ensurepip, os; print(os.path.dirname(ensurepip.__file__))' 2>/dev/null)" \
  && echo "gateway:x:${GATEWAY_UID}:${GATEWAY_UID}:ctnm gateway:/srv:/usr/sbin/nologin" >> /etc/passwd \
  && echo "gateway:x:${GATEWAY_UID}:" >> /etc/group \
  && mkdir -p /srv/data \
