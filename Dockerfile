@@ -2,7 +2,7 @@
 # "Container image"). `bash scripts/build-image.sh` builds it with podman on a base made from Debian
 # packages (no image registry needed); any base with Debian's python3 3.11, python3-venv and
 # ca-certificates will do: --build-arg BASE_IMAGE=...
-# Run: podman run --env-file .env -p 8000:8000 -v ctnm-data:/srv/data localhost/ctnm-gateway
+# Run: podman run --env-file .env -p 8000:8000 -v ctnm-data:/srv/data localhost/ctnm-gateway:VERSION
 ARG BASE_IMAGE=localhost/ctnm-base:bookworm
 
 FROM ${BASE_IMAGE} AS build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the gateway's container image with podman where no image registry is reachable: the base
 # image is made here from Debian packages (mmdebstrap: python3, python3-venv, ca-certificates,
-# tzdata, from the host's own Debian mirror) and imported into podman's store, then the Dockerfile is built on it.
+# tzdata, from the host's own Debian mirror) and imported into podman's store, then the Dockerfile
+# is built on it.
 # With --smoke it then runs `ctnm demo` in the image and checks /healthz, an order, the image's
 # HEALTHCHECK and a clean exit on SIGTERM. docs/operations.md, "Container image", explains the parts.
 #
@@ -23,7 +24,7 @@ for arg in "$@"; do
         --smoke) smoke=1 ;;
         --rebuild-base) rebuild_base=1 ;;
         --no-cache) no_cache=(--no-cache) ;;
-        -h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "build-image.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -179,7 +180,7 @@ if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.I
 fi
 size_bytes=$(podman image inspect --format '{{.Size}}' "$image")
 say "image $image: built in ${build_seconds}s (base: ${base_seconds}s), $((size_bytes / 1000000)) MB"
-[ -n "$(podman image inspect --format '{{.Config.Healthcheck}}' "$image" | tr -d '<>nil')" ] \
+[ -n "$(podman image inspect --format '{{if .Config.Healthcheck}}yes{{end}}' "$image")" ] \
     || die "image $image has no HEALTHCHECK (built without --format docker?)"
 
 [ "$smoke" = 1 ] || exit 0
@@ -216,7 +217,9 @@ say "smoke: /healthz answers"
 
 # The demo prints a ready-made request for the German store's order; take its token and URL.
 deadline=$((SECONDS + 10))
-until order_line=$(podman logs "$name" 2>/dev/null | grep -m 1 -E 'curl -s -H "Authorization: Bearer [^"]+" http://[^ ]+/v1/orders/'); do
+# (Logs are read whole before grep: with pipefail, grep ending early would fail the pipe.)
+order_request='curl -s -H "Authorization: Bearer [^"]+" http://[^ ]+/v1/orders/'
+until logs=$(podman logs "$name" 2>/dev/null) && order_line=$(grep -m 1 -E "$order_request" <<<"$logs"); do
     [ "$SECONDS" -lt "$deadline" ] || fail "the demo printed no order request"
     sleep 0.5
 done
@@ -236,6 +239,7 @@ no_systemd_noise podman stop --time 20 "$name" >/dev/null
 stop_seconds=$((SECONDS - started))
 exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
 [ "$exit_code" = 0 ] || fail "exit code $exit_code after SIGTERM (${stop_seconds}s)"
-podman logs "$name" 2>&1 | grep -q '^demo stopped$' || fail "no 'demo stopped' after SIGTERM"
+logs=$(podman logs "$name" 2>&1)
+grep -q '^demo stopped$' <<<"$logs" || fail "no 'demo stopped' after SIGTERM"
 say "smoke: SIGTERM stops it cleanly in ${stop_seconds}s (exit code 0)"
 say "smoke: passed"
