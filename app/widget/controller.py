@@ -42,7 +42,7 @@ class WidgetController(Controller):
             return Response(widget.pages.refused(exc.reason, locale), status_code=403, headers=widget.headers)
         assert widget.tokens is not None  # the entry refuses every link when the widget has no secret
         issued = widget.tokens.issue(context.agent_id, role)
-        return Response(widget.pages.case(context, issued), headers=widget.headers)
+        return Response(widget.pages.case(context, role, issued), headers=widget.headers)
 
     # Public: the current widget token (in the Authorization header) is the credential.
     @post("/token", opt={"public": True}, status_code=200)

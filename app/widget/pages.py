@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Final
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from app.mapping.schema import WidgetRole
 from app.widget.context import WidgetContext
 from app.widget.tokens import IssuedToken
 
@@ -23,6 +25,13 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "contactEmail": "Contact email",
         "contactExternalId": "Contact",
         "orderNumber": "Order",
+        "customer": "Customer",
+        "candidates": "Other matches",
+        "orders": "Orders",
+        "order": "Selected order",
+        "pushes": "Updates sent to this ticket",
+        "loading": "Loading",
+        "refresh": "Refresh",
     },
     "de": {
         "title": "Dieser Link kann nicht geöffnet werden",
@@ -35,6 +44,13 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "contactEmail": "Kontakt-E-Mail",
         "contactExternalId": "Kontakt",
         "orderNumber": "Bestellung",
+        "customer": "Kunde",
+        "candidates": "Weitere Treffer",
+        "orders": "Bestellungen",
+        "order": "Ausgewählte Bestellung",
+        "pushes": "An dieses Ticket gesendete Updates",
+        "loading": "Wird geladen",
+        "refresh": "Aktualisieren",
     },
 }
 
@@ -56,7 +72,7 @@ class Pages:
         lang = language(locale)
         return self._env.get_template("refused.html").render(lang=lang, t=_LABELS[lang], reason=reason)
 
-    def case(self, context: WidgetContext, issued: IssuedToken) -> str:
+    def case(self, context: WidgetContext, role: WidgetRole, issued: IssuedToken) -> str:
         lang = language(context.locale)
         t = _LABELS[lang]
         subjects = [
@@ -77,4 +93,21 @@ class Pages:
             role=context.role,
             token=issued.token,
             expires_in=issued.expires_in,
+            lookup=lookup_query(context),
+            ticket_id=context.ticket_id or "",
+            locale=context.locale or "",
+            can_reveal="pii:read" in role.scopes,
+            can_link="links:write" in role.scopes and context.ticket_id is not None,
         )
+
+
+def lookup_query(context: WidgetContext) -> str:
+    """The ``GET /v1/lookup`` query the page sends: a body attribute its script reads once and
+    removes, so the contact's email never sits in an address (history, referrer, logs)."""
+    params = {
+        "ticketId": context.ticket_id,
+        "email": context.contact_email,
+        "contactExternalId": context.contact_external_id,
+        "orderNumber": context.order_number,
+    }
+    return urllib.parse.urlencode([(k, v) for k, v in params.items() if v], quote_via=urllib.parse.quote)
