@@ -44,11 +44,7 @@ export function customerCard(lookup, page) {
       [t("since"), customer.createdAt ? dateTime(customer.createdAt, null, "date") : null],
     ]),
   );
-  const linkedHere = lookup.link && lookup.link.customerId === customer.id;
   parts.push(linkStatus(lookup.link) || linkButton(page, { customerId: customer.id }, t("linkCustomerLabel", { name, store: customer.stores[0] || "—" })));
-  if (linkedHere) {
-    parts.push(h("p", { class: "linked" }, "✓ ", t("linked")));
-  }
   return parts;
 }
 

@@ -94,15 +94,14 @@ export function start(api, context) {
     }
   }
 
-  function settleLanguage(lookup) {
-    if (context.locale) {
+  // Without a locale in the link, the labels follow the market of the first view that arrives;
+  // whatever was drawn before in the other language is drawn again.
+  function settleLanguage(market) {
+    if (context.locale || !market || languageOf(market) === currentLanguage()) {
       return;
     }
-    const market = (lookup.customer && lookup.customer.locale) || (lookup.order && lookup.order.locale) || (lookup.recentOrders[0] && lookup.recentOrders[0].locale);
-    if (market && languageOf(market) !== currentLanguage()) {
-      setLanguage(languageOf(market));
-      render();
-    }
+    setLanguage(languageOf(market));
+    render();
   }
 
   async function loadLookup(fresh) {
@@ -118,7 +117,8 @@ export function start(api, context) {
       if (!state.selected || !state.orders.some((order) => order.orderNumber === state.selected)) {
         state.selected = wanted || null;
       }
-      settleLanguage(result.body);
+      const body = result.body;
+      settleLanguage((body.customer && body.customer.locale) || (body.order && body.order.locale) || (state.orders[0] && state.orders[0].locale));
     }
     renderLookup();
     renderFreshness();
@@ -138,8 +138,8 @@ export function start(api, context) {
       return; // the agent chose another order meanwhile
     }
     state.results.order = result;
-    if (!state.lookup && result.ok && !context.locale) {
-      setLanguage(languageOf(result.body.locale));
+    if (result.ok) {
+      settleLanguage(result.body.locale);
     }
     renderOrder();
     renderFreshness();
