@@ -28,7 +28,6 @@ export function orderList(orders, selected, onSelect) {
             type: "button",
             class: "order-choice",
             "aria-pressed": current ? "true" : "false",
-            "aria-label": t("selectOrder", { number: order.orderNumber || order.id }),
             "data-order-number": order.orderNumber || "",
           },
           h(

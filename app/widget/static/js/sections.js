@@ -114,8 +114,8 @@ export function start(api, context) {
       state.orders = ordersOf(result.body);
       const link = result.body.link;
       const wanted = (result.body.order && result.body.order.orderNumber) || (link && link.orderNumber) || (state.orders[0] && state.orders[0].orderNumber);
-      if (!state.selected || !state.orders.some((order) => order.orderNumber === state.selected)) {
-        state.selected = wanted || null;
+      if (!state.selected) {
+        state.selected = wanted || null; // the link's order stays chosen even when the lookup lists others
       }
       const body = result.body;
       settleLanguage((body.customer && body.customer.locale) || (body.order && body.order.locale) || (state.orders[0] && state.orders[0].locale));

@@ -1,0 +1,48 @@
+"""Fixtures of the widget's browser tests: one rig (sandbox, gateway, desk pages) and one Chromium per module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.widget.browser.harness import ARGS, CHROMIUM, Rig, rig
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "widget"
+
+
+@pytest.fixture(scope="session")
+def widget_rig() -> Iterator[Rig]:
+    with rig() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _clean_sandbox(widget_rig: Rig) -> Iterator[None]:
+    """Faults a test armed in the sandbox end with it."""
+    yield
+    widget_rig.reset()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nwidget screenshots: {ARTIFACTS}")
+    return ARTIFACTS
