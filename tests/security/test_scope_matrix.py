@@ -49,6 +49,8 @@ CONTRACT: dict[str, tuple[str, ...] | None] = {
     "GetOrder": ("orders:read",),
     "ListOrders": ("orders:read",),
     "GetCustomer": ("customers:read", "orders:read"),
+    "RevealOrderField": ("orders:read", "pii:read"),
+    "RevealCustomerField": ("customers:read", "orders:read", "pii:read"),
     "FindCustomers": ("customers:read", "orders:read"),
     "Lookup": ("customers:read", "orders:read"),
     "PutLink": ("links:write",),
