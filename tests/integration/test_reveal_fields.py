@@ -54,9 +54,13 @@ async def test_masked_true_masks_for_pii_callers_and_writes_no_audit(gateway: As
 
 
 async def test_one_field_is_revealed_and_audited_alone(gateway: AsyncTestClient[Litestar]) -> None:
-    lookup = (await gateway.get("/v1/lookup", params={"email": DEMO_CUSTOMER_EMAIL, "masked": "true"}, headers=PII)).json()
+    lookup = (
+        await gateway.get("/v1/lookup", params={"email": DEMO_CUSTOMER_EMAIL, "masked": "true"}, headers=PII)
+    ).json()
     customer = lookup["customer"]
-    email = await gateway.get(f"/v1/customers/{customer['id']}/fields/email", headers={**PII, "X-Correlation-ID": "r-1"})
+    email = await gateway.get(
+        f"/v1/customers/{customer['id']}/fields/email", headers={**PII, "X-Correlation-ID": "r-1"}
+    )
     assert email.status_code == 200
     assert email.json() == {"field": "email", "value": DEMO_CUSTOMER_EMAIL}
     address_id = customer["addresses"][0]["id"]
@@ -83,7 +87,9 @@ async def test_reveal_needs_pii_read(gateway: AsyncTestClient[Litestar]) -> None
 
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(field=st.from_regex(r"[A-Za-z]{1,20}", fullmatch=True).filter(lambda f: f not in (*CUSTOMER_FIELDS, *ORDER_FIELDS)))
+@given(
+    field=st.from_regex(r"[A-Za-z]{1,20}", fullmatch=True).filter(lambda f: f not in (*CUSTOMER_FIELDS, *ORDER_FIELDS))
+)
 async def test_any_other_field_is_refused_naming_the_choices_and_nothing_is_audited(
     gateway: AsyncTestClient[Litestar], field: str
 ) -> None:

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from app.asgi import create_app
 from app.settings import Secret
 from app.widget.context import signed_query
-from tests.support import settings_for
+from tests.support import REPO, settings_for
 
 SECRET = "k" * 40
 DESK = "https://desk.example.com"
@@ -66,9 +66,37 @@ async def test_a_signed_link_opens_the_case(client: AsyncTestClient[Litestar]) -
     assert "4711" in response.text
     assert "100042" in response.text
     assert 'lang="de"' in response.text
-    # The email is the customer's, not something the page needs to echo from the link.
+    # The email is the customer's: never shown as text, only handed to the script for the lookup
+    # (a body attribute it reads once and removes), never put into an address.
     assert "jane@example.com" not in response.text
+    assert 'data-lookup="ticketId=4711&amp;email=jane%40example.com&amp;orderNumber=100042"' in response.text
     assert "<script>" not in response.text
+    assert 'data-can-reveal="false"' in response.text
+    assert 'data-can-link="true"' in response.text
+
+
+async def test_the_supervisor_page_may_reveal_and_a_link_without_ticket_may_not_link(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    response = await client.get(_link(role="supervisor", ticketId="", orderNumber="100042"))
+    assert response.status_code == 200
+    assert 'data-can-reveal="true"' in response.text
+    assert 'data-can-link="false"' in response.text
+    assert 'data-lookup="orderNumber=100042"' in response.text
+
+
+async def test_the_page_script_is_a_module_served_by_the_gateway(client: AsyncTestClient[Litestar]) -> None:
+    page = await client.get(_link())
+    assert '<script type="module" src="/widget/static/widget.js"></script>' in page.text
+    # Every module is preloaded from the head (one round of fetches, not one per import level).
+    modules = sorted(p.name for p in (REPO / "app" / "widget" / "static" / "js").glob("*.js"))
+    assert len(modules) >= 5
+    for module in modules:
+        assert f'<link rel="modulepreload" href="/widget/static/js/{module}">' in page.text
+    for path in ("widget.js", "js/sections.js", "js/i18n.js"):
+        response = await client.get(f"/widget/static/{path}")
+        assert response.status_code == 200
+        assert "javascript" in response.headers["content-type"]
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from tests.widget.browser.harness import ARGS, CHROMIUM, Rig, rig
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "widget"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def widget_rig() -> Iterator[Rig]:
     with rig() as running:
         yield running
@@ -26,7 +26,9 @@ def _clean_sandbox(widget_rig: Rig) -> Iterator[None]:
     widget_rig.reset()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: sync Playwright runs an event loop in this thread while it is open,
+# which the async tests of other modules (pytest-asyncio) cannot share.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -56,6 +56,8 @@ def require_browser() -> None:
             "(.ci/run does it), or set CTNM_SKIP_BROWSER_TESTS=1 to skip them on purpose",
             pytrace=False,
         )
+
+
 FRAME_HEIGHT = 900
 
 
@@ -92,7 +94,9 @@ class Rig:
         merged = {k: v for k, v in {**base, **params}.items() if v}
         return f"{(gateway or self.gateway).url}/widget?{signed_query(merged, SECRET)}"
 
-    def desk(self, link: str, *, host: ThreadedServer | None = None, width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT) -> str:
+    def desk(
+        self, link: str, *, host: ThreadedServer | None = None, width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT
+    ) -> str:
         return f"{(host or self.allowed).url}/?src={quote(link, safe='')}&w={width}&h={height}"
 
     def fault(self, **fields: Any) -> None:

@@ -139,11 +139,13 @@ def test_agent_sees_masked_data_without_a_show_control(page: Page, widget_rig: R
     expect(frame.get_by_role("button", name=re.compile("^Show"))).to_have_count(0)
 
 
-def test_supervisor_reveals_one_field_at_a_time_and_it_is_audited(
-    page: Page, widget_rig: Rig, artifacts: Path
-) -> None:
+def test_supervisor_reveals_one_field_at_a_time_and_it_is_audited(page: Page, widget_rig: Rig, artifacts: Path) -> None:
     link = widget_rig.link(
-        contactEmail=DEMO_CUSTOMER_EMAIL, orderNumber=DEMO_ORDER_NUMBER, role="supervisor", agentId="sup-9", locale="en-GB"
+        contactEmail=DEMO_CUSTOMER_EMAIL,
+        orderNumber=DEMO_ORDER_NUMBER,
+        role="supervisor",
+        agentId="sup-9",
+        locale="en-GB",
     )
     frame = _open(page, widget_rig, link)
     card = frame.locator("#customer")
@@ -169,7 +171,9 @@ def test_supervisor_reveals_one_field_at_a_time_and_it_is_audited(
 def test_keyboard_alone(page: Page, widget_rig: Rig) -> None:
     """Tab reaches Refresh, then the customer, the orders and the order detail, in that order; Space
     and Enter choose an order; the focused element shows a focus ring."""
-    frame = _open(page, widget_rig, widget_rig.link(ticketId=DEMO_TICKET_ID, contactEmail=DEMO_CUSTOMER_EMAIL, locale="en-GB"))
+    frame = _open(
+        page, widget_rig, widget_rig.link(ticketId=DEMO_TICKET_ID, contactEmail=DEMO_CUSTOMER_EMAIL, locale="en-GB")
+    )
     frame.locator("#order .order-title").wait_for()
     page.locator("#w").focus()
     visited: list[str] = []
@@ -178,7 +182,8 @@ def test_keyboard_alone(page: Page, widget_rig: Rig) -> None:
         visited.append(
             frame.locator("body").evaluate(
                 "() => { const e = document.activeElement; const s = e.closest('.card');"
-                " return (s ? s.id : e.id || e.tagName) + ':' + (e.getAttribute('data-order-number') || e.textContent.trim().slice(0, 20)); }"
+                " const what = e.getAttribute('data-order-number') || e.textContent.trim().slice(0, 20);"
+                " return (s ? s.id : e.id || e.tagName) + ':' + what; }"
             )
         )
     sections = [entry.split(":")[0] for entry in visited]
@@ -197,7 +202,9 @@ def test_keyboard_alone(page: Page, widget_rig: Rig) -> None:
     first_selected = frame.locator(".order-choice[aria-pressed='true']").get_attribute("data-order-number")
     # Space on another order selects it.
     other = next(
-        choices.nth(i) for i in range(choices.count()) if choices.nth(i).get_attribute("data-order-number") != first_selected
+        choices.nth(i)
+        for i in range(choices.count())
+        if choices.nth(i).get_attribute("data-order-number") != first_selected
     )
     number = other.get_attribute("data-order-number")
     other.focus()
@@ -208,4 +215,7 @@ def test_keyboard_alone(page: Page, widget_rig: Rig) -> None:
     frame.locator(f".order-choice[data-order-number='{first_selected}']").focus()
     page.keyboard.press("Enter")
     expect(frame.locator("#order .order-title")).to_contain_text(f"#{first_selected}")
-    assert frame.locator("body").evaluate("() => document.activeElement.getAttribute('data-order-number')") == first_selected
+    assert (
+        frame.locator("body").evaluate("() => document.activeElement.getAttribute('data-order-number')")
+        == first_selected
+    )

@@ -92,7 +92,11 @@ def test_no_serious_or_critical_accessibility_violations(
             page.locator("#order[aria-busy='false']").wait_for()
         page.add_script_tag(path=str(AXE))
         result = page.evaluate("async () => (await axe.run(document)).violations")
-        blocking = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result if v["impact"] in ("serious", "critical")]
+        blocking = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in result
+            if v["impact"] in ("serious", "critical")
+        ]
         assert blocking == []
         page.screenshot(path=str(artifacts / f"{case}-{width}.png"), full_page=True)
     finally:
