@@ -124,6 +124,9 @@ export function start(api, context) {
       settleLanguage((body.customer && body.customer.locale) || (body.order && body.order.locale) || (state.orders[0] && state.orders[0].locale));
     }
     renderLookup();
+    if (state.results.order && result.ok && result.body.link) {
+      renderOrder(); // drawn before the lookup came: now it knows whether the ticket links this order
+    }
     renderFreshness();
     return result;
   }
