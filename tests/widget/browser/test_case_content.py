@@ -11,6 +11,8 @@ import httpx
 from playwright.sync_api import FrameLocator, Page, expect
 
 from app.sandbox.commercetools.seed import (
+    CANCELLED_ORDER_NUMBER,
+    CANCELLED_TICKET_ID,
     DEMO_CUSTOMER_EMAIL,
     DEMO_ORDER_NUMBER,
     DEMO_TICKET_ID,
@@ -219,3 +221,20 @@ def test_keyboard_alone(page: Page, widget_rig: Rig) -> None:
         frame.locator("body").evaluate("() => document.activeElement.getAttribute('data-order-number')")
         == first_selected
     )
+
+
+def test_a_failing_section_says_so_in_words_and_the_others_fill(page: Page, widget_rig: Rig) -> None:
+    """commercetools refuses the order read (and there is no cached view to fall back on): the order
+    section says what happened and what to do; the lookup's sections fill as usual."""
+    widget_rig.fault(path_contains=f"order-number={CANCELLED_ORDER_NUMBER}", status=503, times=1000)
+    link = widget_rig.link(widget_rig.stale_gateway, ticketId=CANCELLED_TICKET_ID, locale="en-GB")
+    frame = _open(page, widget_rig, link)
+    expect(frame.locator("#order .error-line")).to_have_text(
+        "commercetools or the gateway's storage is unavailable. Try Refresh in a minute."
+    )
+    expect(frame.locator("#customer .rows")).to_be_visible()
+    expect(frame.locator(f".order-choice[data-order-number='{CANCELLED_ORDER_NUMBER}']")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    # Every section finished loading, whatever its answer.
+    expect(frame.locator("section[aria-busy='true']")).to_have_count(0)
