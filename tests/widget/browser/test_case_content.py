@@ -102,15 +102,19 @@ def test_one_email_in_two_stores_shows_both_with_their_store(page: Page, widget_
 
 def test_link_a_candidate_to_the_ticket(page: Page, widget_rig: Rig) -> None:
     frame = _open(page, widget_rig, widget_rig.link(ticketId="4711", contactEmail=SHARED_EMAIL, locale="en-GB"))
-    candidate = frame.locator("#candidates .candidate").filter(has_text="us-store").first
-    customer_id_before = frame.locator("#customer .linked").count()
-    assert customer_id_before == 0
+    shown_store = frame.locator("#customer .store").first.inner_text()
+    other_store = "us-store" if shown_store == "de-store" else "de-store"
+    candidate = frame.locator("#candidates .candidate").filter(has_text=other_store).first
+    assert frame.locator("#customer .linked").count() == 0
     candidate.get_by_role("button", name=re.compile("^Link to this ticket")).click()
+    # The ticket now names that customer: the lookup puts them on the card, marked linked.
     expect(frame.locator("#customer .linked")).to_contain_text("Linked to this ticket")
+    expect(frame.locator("#customer .store").first).to_have_text(other_store)
+    expect(frame.locator("#announce")).to_have_text("Linked to this ticket.")
     # The link is stored: the API says so.
     answer = httpx.get(f"{widget_rig.gateway.url}/v1/links/4711", headers=auth(("orders:read",)))
     assert answer.status_code == 200
-    assert answer.json()["store"] == "us-store"
+    assert answer.json()["store"] == other_store
     assert answer.json()["linkedBy"] == "agent-7"
     httpx.delete(f"{widget_rig.gateway.url}/v1/links/4711", headers=auth(("links:write",)))
 

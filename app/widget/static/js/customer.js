@@ -1,6 +1,6 @@
 // The customer card and the other candidates: who the ticket is about, in which store.
 
-import { errorLine, h, rows } from "./dom.js";
+import { h, rows } from "./dom.js";
 import { addressLines, dateTime } from "./format.js";
 import { t } from "./i18n.js";
 import { linkButton } from "./linking.js";
@@ -32,7 +32,7 @@ export function customerCard(lookup, page) {
   const name = [customer.title, customer.firstName, customer.middleName, customer.lastName].filter(Boolean).join(" ");
   const address = customer.addresses.find((a) => a.defaultShipping) || customer.addresses[0];
   parts.push(
-    h("p", { class: "customer-name" }, revealable({ page, masked: customer.masked, label: t("name"), value: name, fetch: revealNameFields })),
+    h("p", { class: "customer-name" }, revealable({ page, masked: customer.masked, label: t("name"), value: name, fetch: revealNameFields, key: base + "name" })),
     rows([
       [t("email"), reveal("email", t("email"), customer.email)],
       [t("phones"), customer.phones.length ? reveal("phones", t("phones"), customer.phones.join(", ")) : null],
@@ -44,7 +44,9 @@ export function customerCard(lookup, page) {
       [t("since"), customer.createdAt ? dateTime(customer.createdAt, null, "date") : null],
     ]),
   );
-  parts.push(linkStatus(lookup.link) || linkButton(page, { customerId: customer.id }, t("linkCustomerLabel", { name, store: customer.stores[0] || "—" })));
+  const status = linkStatus(lookup.link, customer);
+  const linkedHere = lookup.link && (lookup.link.customerId === customer.id || !lookup.link.customerId);
+  parts.push(linkedHere ? status : [status, linkButton(page, { customerId: customer.id }, t("linkCustomerLabel", { name, store: customer.stores[0] || "—" }))]);
   return parts;
 }
 
@@ -63,12 +65,17 @@ export function storeTag(store) {
   return h("span", { class: "store" }, store || "—");
 }
 
-function linkStatus(link) {
+// The ticket's link as it concerns this customer: linked to them (by whom, or found through the
+// order's ticket field), or linked elsewhere, which the agent must see before linking again.
+function linkStatus(link, customer) {
   if (!link) {
     return null;
   }
   const who = link.source === "stored" ? t("linkedBy", { agent: link.linkedBy || "—" }) : t("linkedAuto");
   const what = link.orderNumber ? "#" + link.orderNumber : "";
+  if (link.customerId && link.customerId !== customer.id) {
+    return h("p", { class: "notice tone-warn", role: "note" }, t("linkedElsewhere", { what: what || link.customerId, store: link.store || "—" }));
+  }
   return h("p", { class: "linked" }, h("span", { class: "badge tone-ok" }, "✓ " + t("linked")), " ", what, " · ", who);
 }
 
@@ -96,13 +103,16 @@ export function candidateList(lookup, page) {
             [t("orders"), candidate.orderNumbers.length ? candidate.orderNumbers.map((n) => "#" + n).join(", ") : null],
           ]),
           h("p", { class: "matched" }, t("matchedBy", { what: candidate.matchedBy.join(", ") })),
-          linkButton(page, target, label),
+          linkedTo(lookup.link, candidate) ? h("p", { class: "linked" }, h("span", { class: "badge tone-ok" }, "✓ " + t("linked"))) : linkButton(page, target, label),
         );
       }),
     ),
   ];
 }
 
-export function customerError(result) {
-  return [errorLine(result)];
+function linkedTo(link, candidate) {
+  if (!link) {
+    return false;
+  }
+  return candidate.kind === "guestOrders" ? candidate.orderNumbers.includes(link.orderNumber) : link.customerId === candidate.customerId;
 }

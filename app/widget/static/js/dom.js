@@ -50,10 +50,14 @@ export function loading(sectionId, lines) {
 
 // The plain-words line a section shows when its call failed; the rest of the page carries on.
 export function errorLine(failure) {
+  return h("p", { class: "error-line", role: "status" }, failureWords(failure));
+}
+
+// What a failed call means for the agent, in words: by status, else the status named.
+export function failureWords(failure) {
   const key = failure.status === 0 ? "network" : String(failure.status);
   const known = t("error." + key, { detail: failure.detail || "", status: failure.status });
-  const message = known === "error." + key ? t("error.other", { status: failure.status }) : known;
-  return h("p", { class: "error-line", role: "status" }, message);
+  return known === "error." + key ? t("error.other", { status: failure.status }) : known;
 }
 
 // A status badge: the tone is a colour AND a word (never colour alone).

@@ -43,6 +43,7 @@ const LABELS = {
     linkedBy: "Linked by {agent}",
     linkedAuto: "Linked through the order's ticket field",
     linkDone: "Linked to this ticket.",
+    linkedElsewhere: "This ticket is linked to something else: {what} ({store}).",
     linkFailed: "Could not link: {reason}",
     noOrders: "No orders found.",
     items: "{count} items",
@@ -89,7 +90,6 @@ const LABELS = {
       network: "The gateway could not be reached. Check the connection, then use Refresh.",
       other: "This part could not be loaded (HTTP {status}).",
     },
-    errorIn: "{section}: {message}",
   },
   de: {
     case: "Vorgang",
@@ -132,6 +132,7 @@ const LABELS = {
     linkedBy: "Verknüpft von {agent}",
     linkedAuto: "Verknüpft über das Ticketfeld der Bestellung",
     linkDone: "Mit diesem Ticket verknüpft.",
+    linkedElsewhere: "Dieses Ticket ist mit etwas anderem verknüpft: {what} ({store}).",
     linkFailed: "Verknüpfen fehlgeschlagen: {reason}",
     noOrders: "Keine Bestellungen gefunden.",
     items: "{count} Artikel",
@@ -178,7 +179,6 @@ const LABELS = {
       network: "Das Gateway war nicht erreichbar. Verbindung prüfen, dann Aktualisieren.",
       other: "Dieser Teil konnte nicht geladen werden (HTTP {status}).",
     },
-    errorIn: "{section}: {message}",
   },
 };
 

@@ -1,6 +1,6 @@
 // "Link to this ticket": PUT /v1/links/{ticketId} for the customer or order the agent chose.
 
-import { announce, h } from "./dom.js";
+import { announce, failureWords, h } from "./dom.js";
 import { t } from "./i18n.js";
 
 export function linkButton(page, target, label) {
@@ -17,7 +17,7 @@ export function linkButton(page, target, label) {
     });
     if (!result.ok) {
       button.disabled = false;
-      const message = t("linkFailed", { reason: t("error." + result.status, { detail: result.detail }) });
+      const message = t("linkFailed", { reason: failureWords(result) });
       button.after(h("p", { class: "error-line", role: "status" }, message));
       return;
     }

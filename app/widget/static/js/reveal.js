@@ -1,12 +1,19 @@
 // A masked personal value with a "Show" button for roles with pii:read: one field, fetched on
 // request, audited by the gateway with the agent's id. Nothing personal is fetched unasked.
 
-import { h } from "./dom.js";
+import { failureWords, h } from "./dom.js";
 import { t } from "./i18n.js";
 
 // options: page, masked, path (the field's API path), label, value (masked text), render (value -> text);
-// or fetch instead of path: a function returning a promise of the text (a value made of several fields).
+// or fetch and key instead of path: a function returning a promise of the text (a value made of
+// several fields) and the name it is remembered under until Refresh.
 export function revealable(options) {
+  const key = options.key || options.path;
+  const known = options.page.revealed.get(key);
+  if (known !== undefined) {
+    // Shown before (and audited then): a section drawn again keeps it, without another read.
+    return h("span", { class: "value revealed" }, known || "—");
+  }
   const shown = h("span", { class: "value" + (options.masked ? " masked" : "") }, options.value || "—");
   if (!options.masked || !options.page.context.canReveal) {
     return shown;
@@ -24,9 +31,10 @@ export function revealable(options) {
       text = await (options.fetch ? options.fetch() : fetchValue(options));
     } catch (failure) {
       button.disabled = false;
-      wrapper.append(h("span", { class: "error-line", role: "status" }, t("revealFailed", { reason: failure.status || "" })));
+      wrapper.append(h("span", { class: "error-line", role: "status" }, t("revealFailed", { reason: failureWords(failure) })));
       return;
     }
+    options.page.revealed.set(key, text);
     shown.textContent = text || "—";
     shown.className = "value revealed";
     shown.setAttribute("tabindex", "-1");

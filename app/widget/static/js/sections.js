@@ -16,11 +16,12 @@ export function start(api, context) {
   const page = {
     context,
     get: (path, options) => getJson(api, path, options),
-    linked: (link) => {
-      if (state.lookup) {
-        state.lookup = { ...state.lookup, link };
-        render();
-      }
+    revealed: new Map(),
+    // A new link can change who the ticket is about: the lookup ranks the linked customer first.
+    linked: async (link) => {
+      state.selected = link.orderNumber || null;
+      await loadLookup(false);
+      await loadOrder(false);
     },
   };
   setLanguage(languageOf(context.locale));
@@ -174,6 +175,7 @@ export function start(api, context) {
   }
 
   async function refresh() {
+    page.revealed.clear(); // a refreshed view is masked again: the agent asks anew if still needed
     const button = document.getElementById("refresh");
     button.disabled = true;
     button.textContent = t("refreshing");
