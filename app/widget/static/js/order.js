@@ -17,6 +17,9 @@ export function orderDetail(order, page, link) {
       { class: "order-head" },
       h("p", { class: "order-title" }, h("strong", {}, "#" + (order.orderNumber || order.id)), " ", h("span", { class: "store" }, order.store || "—")),
       h("p", { class: "muted" }, t("placed") + " " + dateTime(order.createdAt, zone)),
+      order.stale
+        ? h("p", { class: "notice tone-warn stale-order", role: "note" }, h("strong", {}, "⚠ " + t("stale") + ": "), t("staleNote", { time: dateTime(order.fetchedAt) }))
+        : null,
       h(
         "p",
         { class: "badges" },

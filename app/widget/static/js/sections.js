@@ -4,7 +4,7 @@
 
 import { candidateList, customerCard } from "./customer.js";
 import { announce, errorLine, fill, h, loading } from "./dom.js";
-import { clockTime, dateTime } from "./format.js";
+import { clockTime } from "./format.js";
 import { currentLanguage, languageOf, setLanguage, t } from "./i18n.js";
 import { orderDetail } from "./order.js";
 import { orderList, ordersOf } from "./orders.js";
@@ -12,7 +12,7 @@ import { pushList } from "./pushes.js";
 import { getJson } from "./request.js";
 
 export function start(api, context) {
-  const state = { lookup: null, orders: [], selected: null, order: null, results: {} };
+  const state = { lookup: null, orders: [], selected: null, results: {} };
   const page = {
     context,
     get: (path, options) => getJson(api, path, options),
@@ -89,12 +89,8 @@ export function start(api, context) {
       line.append(h("span", {}, t("dataAsOf", { time: clockTime(times[0]) })));
     }
     if (stale.length) {
-      const asOf = stale.map((view) => view.fetchedAt).sort()[0];
-      line.append(
-        " ",
-        h("span", { class: "badge tone-warn stale-marker", "data-stale": "true" }, "⚠ " + t("stale")),
-        h("span", { class: "stale-note" }, " " + t("staleNote", { time: dateTime(asOf) })),
-      );
+      // The marker here; the words next to the stale view itself (the order section).
+      line.append(" ", h("span", { class: "badge tone-warn stale-marker", "data-stale": "true" }, "⚠ " + t("stale")));
     }
   }
 
