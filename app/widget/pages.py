@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import urllib.parse
 from pathlib import Path
 from typing import Final
@@ -12,7 +13,9 @@ from app.mapping.schema import WidgetRole
 from app.widget.context import WidgetContext
 from app.widget.tokens import IssuedToken
 
-__all__ = ["Pages", "language"]
+__all__ = ["STATIC_DIRECTORY", "Pages", "asset_version", "language"]
+
+STATIC_DIRECTORY: Final = Path(__file__).parent / "static"
 
 _LABELS: Final[dict[str, dict[str, str]]] = {
     "en": {
@@ -61,11 +64,22 @@ def language(locale: str | None) -> str:
     return "de" if locale and locale.lower().startswith("de") else "en"
 
 
+def asset_version(directory: Path) -> str:
+    """A digest of every static file's path and bytes: the URL segment that changes with any of them."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 class Pages:
     def __init__(self) -> None:
+        # Static files live under a path naming their content, so a browser may keep them for good
+        # (scripts/bench_widget.py) and a new release can never meet an old module in its cache.
+        self.static_path = f"/widget/static/{asset_version(STATIC_DIRECTORY)}"
         # The page's script modules, preloaded together from the page's head: the browser fetches them
         # in one round instead of finding them import by import (scripts/bench_widget.py: ~70 ms less).
-        self._modules = tuple(sorted(p.name for p in (Path(__file__).parent / "static" / "js").glob("*.js")))
+        self._modules = tuple(sorted(p.name for p in (STATIC_DIRECTORY / "js").glob("*.js")))
         self._env = Environment(
             loader=PackageLoader("app.widget", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -74,7 +88,9 @@ class Pages:
 
     def refused(self, reason: str, locale: str | None) -> str:
         lang = language(locale)
-        return self._env.get_template("refused.html").render(lang=lang, t=_LABELS[lang], reason=reason)
+        return self._env.get_template("refused.html").render(
+            lang=lang, t=_LABELS[lang], reason=reason, static=self.static_path
+        )
 
     def case(self, context: WidgetContext, role: WidgetRole, issued: IssuedToken) -> str:
         lang = language(context.locale)
@@ -99,6 +115,7 @@ class Pages:
             expires_in=issued.expires_in,
             lookup=lookup_query(context),
             modules=self._modules,
+            static=self.static_path,
             ticket_id=context.ticket_id or "",
             locale=context.locale or "",
             can_reveal="pii:read" in role.scopes,
