@@ -1,7 +1,7 @@
 // Labels in English and German, and the words for every commercetools status the page shows.
 // The language is the signed context's locale, else the market's (set once the first view arrives).
 
-const LABELS = {
+export const LABELS = {
   en: {
     case: "Case",
     agent: "Agent",
@@ -183,7 +183,7 @@ const LABELS = {
 };
 
 // commercetools' status values, in words, with a tone that the badge also says in text.
-const STATUS = {
+export const STATUS = {
   en: {
     order: { Open: "Open", Confirmed: "Confirmed", Complete: "Complete", Cancelled: "Cancelled" },
     shipment: {
