@@ -76,6 +76,9 @@ async def test_a_signed_link_opens_the_case(client: AsyncTestClient[Litestar]) -
     assert "<script>" not in response.text
     assert 'data-can-reveal="false"' in response.text
     assert 'data-can-link="true"' in response.text
+    # The page is complete without its data: five sections, each a skeleton marked busy until filled.
+    assert response.text.count('class="skeleton" aria-hidden="true"') == 5
+    assert response.text.count('aria-busy="true"') == 5
 
 
 async def test_the_supervisor_page_may_reveal_and_a_link_without_ticket_may_not_link(

@@ -46,5 +46,9 @@ def page(browser: Browser) -> Iterator[Page]:
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    print(f"\nwidget screenshots: {ARTIFACTS}")
     return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if ARTIFACTS.is_dir():
+        terminalreporter.write_line(f"widget screenshots and render times: {ARTIFACTS}")
