@@ -96,6 +96,7 @@ def test_one_email_in_two_stores_shows_both_with_their_store(page: Page, widget_
     assert {"de-store", "us-store"} <= stores | {shown}
     assert ({"de-store", "us-store"} - {shown}) <= stores
     expect(candidates.filter(has_text="Guest orders").first).to_be_visible()
+    expect(candidates.first.locator(".matched")).to_have_text("Matched by email")
     expect(frame.locator("#customer")).to_contain_text("Several customers match equally well")
     page.screenshot(path=str(artifacts / "two-stores.png"), full_page=True)
 

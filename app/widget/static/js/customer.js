@@ -102,12 +102,17 @@ export function candidateList(lookup, page) {
             [t("email"), candidate.email],
             [t("orders"), candidate.orderNumbers.length ? candidate.orderNumbers.map((n) => "#" + n).join(", ") : null],
           ]),
-          h("p", { class: "matched" }, t("matchedBy", { what: candidate.matchedBy.join(", ") })),
+          h("p", { class: "matched" }, t("matchedBy", { what: candidate.matchedBy.map((input) => matchedWord(input)).join(", ") })),
           linkedTo(lookup.link, candidate) ? h("p", { class: "linked" }, h("span", { class: "badge tone-ok" }, "✓ " + t("linked"))) : linkButton(page, target, label),
         );
       }),
     ),
   ];
+}
+
+function matchedWord(input) {
+  const word = t("matched." + input);
+  return word === "matched." + input ? input : word;
 }
 
 function linkedTo(link, candidate) {
