@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 from litestar import Controller, Litestar, Router
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -65,7 +65,7 @@ from app.tracing import tracing_from_env
 from app.widget.controller import WidgetController, WidgetPages
 from app.widget.entry import WidgetEntry
 from app.widget.frame import frame_headers
-from app.widget.pages import Pages
+from app.widget.pages import STATIC_DIRECTORY, Pages
 from app.widget.tokens import WidgetTokens, WithWidgetTokens
 
 __all__ = ["API_VERSION", "Services", "app_from_env", "build_pusher", "create_app", "openapi_config"]
@@ -385,8 +385,10 @@ def _widget_routes(
     )
     pages = WidgetPages(entry, tokens, Pages(), frame_headers(settings.gateway.widget_frame_ancestors))
     static = create_static_files_router(
-        path="/widget/static",
-        directories=[Path(__file__).parent / "widget" / "static"],
+        path=pages.pages.static_path,
+        directories=[STATIC_DIRECTORY],
+        # The path names the files' content (app/widget/pages.py): a browser may keep them for good.
+        cache_control=CacheControlHeader(max_age=31_536_000, public=True, immutable=True),
         opt={"public": True},
         include_in_schema=False,
         name="widget-static",

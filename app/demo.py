@@ -26,7 +26,13 @@ from app.http_server import OneWritePerTurnProtocol
 from app.mapping.loader import load_mappings
 from app.observability import configure_logging
 from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
-from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER, DEMO_TICKET_ID, JP_ORDER_NUMBER, US_ORDER_NUMBER
+from app.sandbox.commercetools.seed import (
+    DEMO_CUSTOMER_EMAIL,
+    DEMO_ORDER_NUMBER,
+    DEMO_TICKET_ID,
+    JP_ORDER_NUMBER,
+    US_ORDER_NUMBER,
+)
 from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
 from app.settings import CommercetoolsSettings, GatewaySettings, NovomindSettings, Secret, Settings
 
@@ -61,6 +67,7 @@ def demo_settings(
     novomind_url: str | None = None,
     novomind: NovomindSandboxConfig | None = None,
     events_secret: str | None = None,
+    widget_secret: str | None = None,
 ) -> Settings:
     novomind = novomind or NovomindSandboxConfig()
     return Settings(
@@ -76,6 +83,7 @@ def demo_settings(
             mappings_dir=str(mappings_dir),
             data_dir=str(data_dir),
             events_secret=Secret(events_secret) if events_secret else None,
+            widget_secret=Secret(widget_secret) if widget_secret else None,
         ),
         novomind=None
         if novomind_url is None
@@ -118,6 +126,17 @@ def prepare_demo_data(data_dir: Path, *, fresh: bool) -> Path:
     return data_dir
 
 
+def widget_guide(gateway_url: str, jwt_secret: str, widget_secret: str) -> str:
+    """How to open the agent widget as novomind's plugin would: a signed link, minted fresh."""
+    return f"""
+The agent widget for ticket {DEMO_TICKET_ID}, as the novomind plugin opens it: print a signed link
+(valid 15 minutes) and open it in a browser; --role supervisor may reveal personal data field by
+field (audited), --locale en-GB shows English labels:
+  GATEWAY_JWT_SECRET={jwt_secret} GATEWAY_WIDGET_SECRET={widget_secret} \\
+    ctnm widget-url --base-url {gateway_url} --agent-id demo-agent --ticket-id {DEMO_TICKET_ID} \\
+    --contact-email {DEMO_CUSTOMER_EMAIL} --order-number {DEMO_ORDER_NUMBER}"""
+
+
 def demo_guide(gateway_url: str, jwt_secret: str, admin_token: str, data_dir: Path) -> str:
     """What the demo prints beyond the curls: the operator's token, how to mint more, where data lives."""
     return f"""
@@ -155,6 +174,8 @@ async def run_demo(
 
     data_dir = prepare_demo_data(data_dir, fresh=fresh)
     events_secret = secrets.token_urlsafe(24)
+    # Per run, like the events secret: the widget links the guide prints are signed with it.
+    widget_secret = secrets.token_urlsafe(32)
     novomind_config = NovomindSandboxConfig()
     settings = demo_settings(
         sandbox_url,
@@ -165,6 +186,7 @@ async def run_demo(
         novomind_url=novomind_url,
         novomind=novomind_config,
         events_secret=events_secret,
+        widget_secret=widget_secret,
     )
     sandbox_server = _server(create_commercetools_sandbox(sandbox_config))
     novomind_server = _server(create_novomind_sandbox(novomind_config))
@@ -227,6 +249,7 @@ subscription would; ticket {DEMO_TICKET_ID.removeprefix("T-")} then holds the ne
        {gateway_url}/v1/events/commercetools
   curl -s {novomind_url}/__sim/memos
 {demo_guide(gateway_url, jwt_secret, admin_token, data_dir)}
+{widget_guide(gateway_url, jwt_secret, widget_secret)}
 
 Press Ctrl-C to stop.""",
         flush=True,

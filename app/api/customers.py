@@ -16,14 +16,16 @@ from app.api.params import (
     CountryQuery,
     CustomerIdPath,
     EmailQuery,
+    MaskedQuery,
     OrderNumberQuery,
+    PersonalFieldPath,
     PhoneQuery,
     TicketIdQuery,
 )
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.lookup import LookupService
-from app.views import CustomerView, LookupView
+from app.views import CustomerView, LookupView, RevealedField
 
 __all__ = ["CustomerController", "CustomerViews", "LookupController"]
 
@@ -51,9 +53,34 @@ class CustomerController(Controller):
         request: Request[Any, Any, Any],
         reads: NamedDependency[CallerReads],
         customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
+        masked: MaskedQuery = False,
     ) -> Response[bytes]:
-        answer = await reads.lookup.customer_answer(customerId, reads.caller, refresh=wants_fresh(request))
+        answer = await reads.lookup.customer_answer(
+            customerId, reads.caller, refresh=wants_fresh(request), masked=masked
+        )
         return answered(request, answer)
+
+    @get(
+        "/{customerId:str}/fields/{field:str}",
+        operation_id="RevealCustomerField",
+        **requires(
+            "customers:read",
+            "orders:read",
+            "pii:read",
+            description="One personal field (`email`, `firstName`, `middleName`, `lastName`, `companyName`, "
+            "`dateOfBirth`, `phones`, or `address:<id>`), unmasked; the read is written to the audit trail "
+            "with this field alone.",
+        ),
+        summary="One personal field of a customer, unmasked and audited",
+        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+    )
+    async def reveal_customer_field(
+        self,
+        reads: NamedDependency[CallerReads],
+        customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
+        field: PersonalFieldPath,
+    ) -> RevealedField:
+        return await reads.lookup.reveal_customer_field(customerId, field, reads.caller)
 
     @get(
         "/",
@@ -102,9 +129,11 @@ class LookupController(Controller):
         order_number: OrderNumberQuery = None,
         contact_external_id: ContactExternalIdQuery = None,
         country: CountryQuery = None,
+        masked: MaskedQuery = False,
     ) -> Response[bytes]:
         answer = await lookup.lookup_answer(
             caller,
+            masked=masked,
             ticket_id=ticket_id,
             email=email,
             phone=phone,

@@ -11,11 +11,11 @@ from litestar.di import NamedDependency
 from app.access import Caller
 from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
 from app.api.paging import CursorQuery, LimitQuery, decode_offset, next_offset
-from app.api.params import CustomerIdQuery, EmailQuery, OrderNumberPath
+from app.api.params import CustomerIdQuery, EmailQuery, MaskedQuery, OrderNumberPath, PersonalFieldPath
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.lookup import LookupService
-from app.views import OrderSummary, OrderView
+from app.views import OrderSummary, OrderView, RevealedField
 
 __all__ = ["OrderController", "OrderSummaries"]
 
@@ -43,9 +43,30 @@ class OrderController(Controller):
         request: Request[Any, Any, Any],
         reads: NamedDependency[CallerReads],
         orderNumber: OrderNumberPath,  # noqa: N803 - the public path parameter's name
+        masked: MaskedQuery = False,
     ) -> Response[bytes]:
-        answer = await reads.lookup.order_answer(orderNumber, reads.caller, refresh=wants_fresh(request))
+        answer = await reads.lookup.order_answer(orderNumber, reads.caller, refresh=wants_fresh(request), masked=masked)
         return answered(request, answer)
+
+    @get(
+        "/{orderNumber:str}/fields/{field:str}",
+        operation_id="RevealOrderField",
+        **requires(
+            "orders:read",
+            "pii:read",
+            description="One personal field (`customerEmail`, `shippingAddress`, `billingAddress`), "
+            "unmasked; the read is written to the audit trail with this field alone.",
+        ),
+        summary="One personal field of an order, unmasked and audited",
+        responses=problem_responses(400, 401, 403, 404, 422, 502, 503),
+    )
+    async def reveal_order_field(
+        self,
+        reads: NamedDependency[CallerReads],
+        orderNumber: OrderNumberPath,  # noqa: N803 - the public path parameter's name
+        field: PersonalFieldPath,
+    ) -> RevealedField:
+        return await reads.lookup.reveal_order_field(orderNumber, field, reads.caller)
 
     @get(
         "/",

@@ -64,6 +64,21 @@ LinkReferencePath = Annotated[
     str, Parameter(max_length=128, description="novomind reference of `kind` (format per mappings/links.toml)")
 ]
 LinkKindQuery = Annotated[str, Parameter(max_length=32, description="Reference kind from mappings/links.toml")]
+MaskedQuery = Annotated[
+    bool,
+    Parameter(
+        description="`true`: personal data masked even for a caller with `pii:read` (the widget reads this way "
+        "and reveals one field at a time through `…/fields/{field}`)"
+    ),
+]
+PersonalFieldPath = Annotated[
+    str,
+    Parameter(
+        pattern=r"^[A-Za-z]+(:[A-Za-z0-9_-]{1,64})?$",
+        max_length=80,
+        description="A personal field's name as in the view, or `address:<id>` for one of a customer's addresses",
+    ),
+]
 
 
 SinceQuery = Annotated[

@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 import msgspec
 
 from app.access import Caller
-from app.cache import Fill, Slot, ViewCache
+from app.cache import Fill, Served, Slot, ViewCache
 from app.commercetools.models import CtCustomer, CtOrder
 from app.commercetools.queries import OrderQuery, Predicate
 from app.errors import InvalidInputError, NotFoundError
@@ -27,10 +27,11 @@ from app.lookup.reader import MAX_CUSTOMERS, ScopedReader, newest_first, orders_
 from app.mapping.normalize import normalize_customer, normalize_order, summarize_order
 from app.mapping.rules import ViewRules
 from app.masking import Masker
+from app.masking.policy import CUSTOMER_FIELDS, ORDER_FIELDS, Revealed, customer_field, order_field
 from app.masking.redaction import PayloadLog
 from app.observability import correlation_id
 from app.storage.ports import AuditLog, AuditRecord
-from app.views import CandidateView, CustomerView, LookupView, OrderSummary, OrderView
+from app.views import CandidateView, CustomerView, LookupView, OrderSummary, OrderView, RevealedField
 
 __all__ = ["LookupService"]
 
@@ -79,13 +80,37 @@ class LookupService:
         """The order as this caller may see it (decoded from :meth:`order_answer`)."""
         return msgspec.json.decode((await self.order_answer(order_number, caller)).body, type=OrderView)
 
-    async def order_answer(self, order_number: str, caller: Caller, *, refresh: bool = False) -> Answer:
+    async def order_answer(
+        self, order_number: str, caller: Caller, *, refresh: bool = False, masked: bool = False
+    ) -> Answer:
         """The order view for this caller, from the cache when fresh enough (see ``app.cache``).
 
         ``refresh``: the caller asked for a fresh read (``Cache-Control: no-cache``), honoured
-        within the caller's refresh budget.
+        within the caller's refresh budget. ``masked``: masked even for a caller with ``pii:read``.
         """
+        caller = _masked(caller) if masked else caller
+        served = await self._order_served(order_number, caller, refresh=refresh)
+        slot = served.slot
+        # Only the links' stores are kept beside the entry: a decoded view per entry cost more
+        # memory than the entry and its body together (scripts/bench_reads.py, memory).
+        link_stores: tuple[str | None, ...] = slot.memo(
+            "link-stores", lambda: tuple(link.store for link in _ORDER.decode(slot.entry.view).links)
+        )
+        if served.stale or not all(caller.may_see_store(store) for store in link_stores):
+            view = _ORDER.decode(slot.entry.view)
+            visible = [link for link in view.links if caller.may_see_store(link.store)]
+            view = msgspec.structs.replace(view, links=visible, stale=served.stale)
+            shown = await self._present(caller, view, self._masker.order, "order", view.id)
+            return encode_answer(shown, stale=served.stale)
+        return await self._answer(caller, slot, lambda: _ORDER.decode(slot.entry.view), self._masker.order, "order")
 
+    async def reveal_order_field(self, order_number: str, field: str, caller: Caller) -> RevealedField:
+        """One personal field of an order, unmasked and audited on its own (the widget's "Show")."""
+        served = await self._order_served(order_number, caller)
+        view = _ORDER.decode(served.slot.entry.view)
+        return await self._reveal(caller, "order", view.id, field, lambda: order_field(view, field), ORDER_FIELDS)
+
+    async def _order_served(self, order_number: str, caller: Caller, *, refresh: bool = False) -> Served:
         async def load() -> Fill | None:
             order = await self._reader.find_order(order_number, caller)
             if order is None:
@@ -106,19 +131,7 @@ class LookupService:
         # The cached entry is the same for every caller: this caller's store is checked on each answer.
         if served is None or not caller.may_see_store(served.slot.entry.store):
             raise NotFoundError("order")
-        slot = served.slot
-        # Only the links' stores are kept beside the entry: a decoded view per entry cost more
-        # memory than the entry and its body together (scripts/bench_reads.py, memory).
-        link_stores: tuple[str | None, ...] = slot.memo(
-            "link-stores", lambda: tuple(link.store for link in _ORDER.decode(slot.entry.view).links)
-        )
-        if served.stale or not all(caller.may_see_store(store) for store in link_stores):
-            view = _ORDER.decode(slot.entry.view)
-            visible = [link for link in view.links if caller.may_see_store(link.store)]
-            view = msgspec.structs.replace(view, links=visible, stale=served.stale)
-            shown = await self._present(caller, view, self._masker.order, "order", view.id)
-            return encode_answer(shown, stale=served.stale)
-        return await self._answer(caller, slot, lambda: _ORDER.decode(slot.entry.view), self._masker.order, "order")
+        return served
 
     async def evict_order(self, order_id: str) -> None:
         """A status event for this order: its views and its customer's, in every process."""
@@ -159,9 +172,30 @@ class LookupService:
     async def get_customer(self, customer_id: str, caller: Caller) -> CustomerView:
         return msgspec.json.decode((await self.customer_answer(customer_id, caller)).body, type=CustomerView)
 
-    async def customer_answer(self, customer_id: str, caller: Caller, *, refresh: bool = False) -> Answer:
+    async def customer_answer(
+        self, customer_id: str, caller: Caller, *, refresh: bool = False, masked: bool = False
+    ) -> Answer:
         """One customer for this caller, cached per caller scope: its order count and recent orders
-        are those of the caller's stores."""
+        are those of the caller's stores. ``masked``: masked even for a caller with ``pii:read``."""
+        caller = _masked(caller) if masked else caller
+        served = await self._customer_served(customer_id, caller, refresh=refresh)
+        slot = served.slot
+        if served.stale:
+            view = msgspec.structs.replace(_CUSTOMER.decode(slot.entry.view), stale=True)
+            shown_customer = await self._present(caller, view, self._masker.customer, "customer", view.id)
+            return encode_answer(shown_customer, stale=True)
+        return await self._answer(
+            caller, slot, lambda: _CUSTOMER.decode(slot.entry.view), self._masker.customer, "customer"
+        )
+
+    async def reveal_customer_field(self, customer_id: str, field: str, caller: Caller) -> RevealedField:
+        """One personal field of a customer, unmasked and audited on its own (the widget's "Show")."""
+        served = await self._customer_served(customer_id, caller)
+        view = _CUSTOMER.decode(served.slot.entry.view)
+        choices = (*CUSTOMER_FIELDS, "address:<id>")
+        return await self._reveal(caller, "customer", view.id, field, lambda: customer_field(view, field), choices)
+
+    async def _customer_served(self, customer_id: str, caller: Caller, *, refresh: bool = False) -> Served:
         scope = _scope(caller)
 
         async def load() -> Fill | None:
@@ -185,13 +219,7 @@ class LookupService:
         stores: list[str] = slot.memo("stores", lambda: _CUSTOMER.decode(slot.entry.view).stores)
         if not caller.may_see_customer(stores):
             raise NotFoundError("customer")
-        if served.stale:
-            view = msgspec.structs.replace(_CUSTOMER.decode(slot.entry.view), stale=True)
-            shown_customer = await self._present(caller, view, self._masker.customer, "customer", view.id)
-            return encode_answer(shown_customer, stale=True)
-        return await self._answer(
-            caller, slot, lambda: _CUSTOMER.decode(slot.entry.view), self._masker.customer, "customer"
-        )
+        return served
 
     async def page_customers(
         self,
@@ -223,9 +251,10 @@ class LookupService:
 
     # -- lookup ---------------------------------------------------------------------------------
 
-    async def lookup_answer(self, caller: Caller, **inputs: str | None) -> Answer:
-        """:meth:`lookup`, encoded, with a weak tag: equal when only the time of reading differs."""
-        view = await self.lookup(caller, **inputs)
+    async def lookup_answer(self, caller: Caller, *, masked: bool = False, **inputs: str | None) -> Answer:
+        """:meth:`lookup`, encoded, with a weak tag: equal when only the time of reading differs.
+        ``masked``: masked even for a caller with ``pii:read``."""
+        view = await self.lookup(_masked(caller) if masked else caller, **inputs)
         stable = view
         if view.customer is not None:
             stable = msgspec.structs.replace(view, customer=msgspec.structs.replace(view.customer, fetched_at=None))
@@ -313,6 +342,35 @@ class LookupService:
         return await self._present(caller, view, self._masker.lookup, "lookup", subject)
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    async def _reveal(
+        self,
+        caller: Caller,
+        resource_type: str,
+        resource_id: str,
+        field: str,
+        value: Callable[[], Revealed],
+        choices: Sequence[str],
+    ) -> RevealedField:
+        """The field's value, after its audit record is written (no record, no value)."""
+        try:
+            revealed = RevealedField(field=field, value=value())
+        except LookupError:
+            raise InvalidInputError(
+                "field", f"not a personal field of this {resource_type}: use one of {', '.join(choices)}"
+            ) from None
+        await self._audit.append(
+            AuditRecord(
+                at=self._now(),
+                subject=caller.subject,
+                action="read.unmasked",
+                resource_type=resource_type,
+                resource_id=resource_id,
+                fields=(field,),
+                correlation_id=correlation_id(),
+            )
+        )
+        return revealed
 
     async def _answer(
         self,
@@ -434,6 +492,11 @@ class LookupService:
 _VIEW_ENCODER: Final = msgspec.json.Encoder()
 _ORDER: Final = msgspec.json.Decoder(OrderView)
 _CUSTOMER: Final = msgspec.json.Decoder(CustomerView)
+
+
+def _masked(caller: Caller) -> Caller:
+    """The caller as if without ``pii:read``: what it asked for with ``masked=true``."""
+    return msgspec.structs.replace(caller, scopes=caller.scopes - {PII_SCOPE}) if PII_SCOPE in caller.scopes else caller
 
 
 def _scope(caller: Caller) -> str:

@@ -8,7 +8,8 @@ value, so a caller *with* ``pii:read`` can be audited field by field without mas
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from datetime import date
+from typing import Final, TypeVar
 
 import msgspec
 
@@ -23,9 +24,58 @@ from app.views import (
     OrderView,
 )
 
-__all__ = ["Masker", "mask_email", "mask_initial", "mask_phone"]
+__all__ = [
+    "CUSTOMER_FIELDS",
+    "ORDER_FIELDS",
+    "Masker",
+    "customer_field",
+    "mask_email",
+    "mask_initial",
+    "mask_phone",
+    "order_field",
+]
 
 T = TypeVar("T")
+
+# The personal fields a caller with pii:read may ask for one at a time (the widget's "Show").
+CUSTOMER_FIELDS: Final = ("email", "firstName", "middleName", "lastName", "companyName", "dateOfBirth", "phones")
+ORDER_FIELDS: Final = ("customerEmail", "shippingAddress", "billingAddress")
+_ADDRESS: Final = "address:"
+
+Revealed = str | list[str] | AddressView | None
+
+
+def customer_field(view: CustomerView, field: str) -> Revealed:
+    """One personal field of a customer view by its wire name, or ``address:<id>`` for one address.
+
+    Raises :class:`LookupError` for any other name (only personal fields are revealed one by one).
+    """
+    if field.startswith(_ADDRESS):
+        for address in view.addresses:
+            if address.id == field.removeprefix(_ADDRESS):
+                return address
+        raise LookupError(field)
+    values: dict[str, str | date | list[str] | None] = {
+        "email": view.email,
+        "firstName": view.first_name,
+        "middleName": view.middle_name,
+        "lastName": view.last_name,
+        "companyName": view.company_name,
+        "dateOfBirth": view.date_of_birth,
+        "phones": view.phones,
+    }
+    value = values[field]  # KeyError is a LookupError
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def order_field(view: OrderView, field: str) -> Revealed:
+    """One personal field of an order view by its wire name; :class:`LookupError` for any other."""
+    values: dict[str, Revealed] = {
+        "customerEmail": view.customer_email,
+        "shippingAddress": view.shipping_address,
+        "billingAddress": view.billing_address,
+    }
+    return values[field]
 
 
 def mask_email(value: str) -> str:

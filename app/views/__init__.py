@@ -1,6 +1,6 @@
 """Support-ready views: what the gateway answers. Frozen Structs, camelCase on the wire, no I/O."""
 
-from app.views.customer import CandidateView, CustomerView, LookupView
+from app.views.customer import CandidateView, CustomerView, LookupView, RevealedField
 from app.views.order import (
     AddressView,
     CustomerGroupView,
@@ -47,6 +47,7 @@ __all__ = [
     "PaymentView",
     "ReturnItemView",
     "ReturnView",
+    "RevealedField",
     "ShippingMethodView",
     "TaxPortionView",
     "TaxedPriceView",

@@ -75,3 +75,12 @@ class LookupView(ViewStruct, frozen=True):
     """What the answer could not include this time, e.g. stored links while storage is unreachable."""
     masked: bool = False
     """Personal data is masked per ``mappings/masking.toml`` (the caller lacks ``pii:read``)."""
+
+
+class RevealedField(ViewStruct, frozen=True):
+    """One personal field, unmasked, for a caller with ``pii:read`` who asked for it (and is audited)."""
+
+    field: str
+    """The field's name as in the view (``email``, ``phones``, ``shippingAddress``, ``address:<id>``, …)."""
+    value: str | list[str] | AddressView | None
+    """Its value: text, a list of phone numbers, or an address; ``null`` when the view has none."""

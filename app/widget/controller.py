@@ -43,7 +43,7 @@ class WidgetController(Controller):
         assert widget.tokens is not None  # the entry refuses every link when the widget has no secret
         bound = tuple(reference for reference in (context.ticket_id, context.process_id) if reference)
         issued = widget.tokens.issue(context.agent_id, role, bound)
-        return Response(widget.pages.case(context, issued), headers=widget.headers)
+        return Response(widget.pages.case(context, role, issued), headers=widget.headers)
 
     # Public: the current widget token (in the Authorization header) is the credential.
     @post("/token", opt={"public": True}, status_code=200)

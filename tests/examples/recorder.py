@@ -105,8 +105,11 @@ EXAMPLES: Final[tuple[Example, ...]] = (
     Example("GetHealth", "GET", "/healthz"),
     Example("GetReadiness", "GET", "/readyz"),
     Example("GetOrder", "GET", f"/v1/orders/{DEMO_ORDER_NUMBER}", READ),
+    Example("RevealOrderField", "GET", f"/v1/orders/{DEMO_ORDER_NUMBER}/fields/shippingAddress", (*READ, "pii:read")),
     Example("ListOrders", "GET", "/v1/orders", READ, {"email": SHARED_EMAIL, "limit": "2"}),
     Example("FindCustomers", "GET", "/v1/customers", LOOKUP, {"email": DEMO_CUSTOMER_EMAIL}),
+    # One field, audited alone: what the widget's "Show" asks for.
+    Example("RevealCustomerField", "GET", "/v1/customers/{customerId}/fields/email", (*LOOKUP, "pii:read")),
     # pii:read: the unmasked view, which the audit trail records (QueryAudit below shows the entry).
     Example("GetCustomer", "GET", "/v1/customers/{customerId}", (*LOOKUP, "pii:read")),
     Example("Lookup", "GET", "/v1/lookup", LOOKUP, {"ticketId": DEMO_TICKET_ID, "email": DEMO_CUSTOMER_EMAIL}),

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -23,6 +24,9 @@ EVENTS = re.compile(
     r'Bearer (?P<secret>[^"]+)" --data-binary @- \\\s+(?P<url>http://127\.0\.0\.1:\d+/v1/events/commercetools)'
 )
 MEMOS = re.compile(r"curl -s (?P<url>http://127\.0\.0\.1:\d+/__sim/memos)")
+WIDGET = re.compile(
+    r"GATEWAY_JWT_SECRET=(?P<jwt>\S+) GATEWAY_WIDGET_SECRET=(?P<widget>\S+)\s+ctnm widget-url (?P<args>[^\n]+)"
+)
 CURL = re.compile(r'curl -s -H "Authorization: Bearer (?P<token>[^"]+)" (?P<url>http://127\.0\.0\.1:\d+/v1/orders/\S+)')
 
 
@@ -74,6 +78,7 @@ def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c(tmp_path: Path) -> No
         assert response.json()["locale"] == "de-DE"
         _status_push_as_printed(output.text)
         _the_guide_as_printed(output.text, data_dir)
+        _the_widget_link_as_printed(output.text)
         output.wait_for(re.compile(r'"app\.access"[^\n]*"status": ?200'), seconds=10)  # the access log is on
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 0
@@ -134,3 +139,19 @@ def _status_push_as_printed(text: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the in-process pusher wrote no memo within 60 s")
+
+
+def _the_widget_link_as_printed(text: str) -> None:
+    """The printed `ctnm widget-url` command, run as printed, signs a link the demo's gateway opens."""
+    printed = WIDGET.search(text.replace("\\\n", " "))
+    assert printed, text
+    link = subprocess.run(
+        [sys.executable, "-m", "app", "widget-url", *shlex.split(printed["args"])],
+        env={**os.environ, "GATEWAY_JWT_SECRET": printed["jwt"], "GATEWAY_WIDGET_SECRET": printed["widget"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    page = httpx.get(link, timeout=10)
+    assert page.status_code == 200, page.text
+    assert 'data-lookup="ticketId=T-100042' in page.text

@@ -1,0 +1,53 @@
+"""Regenerate docs/img/widget-360.png and docs/img/widget-wide.png: the widget framed by a desk page,
+filled from the seeded sandbox (ticket T-100042: Anna Schmidt's multi-parcel order DE-100001).
+
+Needs Debian's Chromium at /usr/bin/chromium (`bash scripts/system-deps.sh`).
+    .venv/bin/python scripts/widget_screenshots.py [--out docs/img]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import logging
+
+from playwright.sync_api import Page, sync_playwright
+
+from app.sandbox.commercetools.seed import DEMO_CUSTOMER_EMAIL, DEMO_ORDER_NUMBER, DEMO_TICKET_ID
+from tests.widget.browser.harness import ARGS, CHROMIUM, Rig, rig
+
+SIZES = {"widget-360.png": (360, 1400), "widget-wide.png": (1100, 1000)}
+
+
+def shoot(page: Page, rig_: Rig, width: int, height: int, path: Path) -> None:
+    link = rig_.link(ticketId=DEMO_TICKET_ID, contactEmail=DEMO_CUSTOMER_EMAIL, orderNumber=DEMO_ORDER_NUMBER)
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(rig_.desk(link, width=width, height=height))
+    frame = page.frame_locator("#w")
+    frame.locator("body[data-ready='true']").wait_for()
+    frame.locator("#order .order-head").wait_for()
+    page.locator("#w").screenshot(path=str(path))
+    print(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "img")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    logging.disable(logging.INFO)  # the gateway's request log is not what this script shows
+    with rig() as running, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        for name, (width, height) in SIZES.items():
+            shoot(page, running, width, height, args.out / name)
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
