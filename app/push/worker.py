@@ -35,6 +35,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final, Literal, Protocol, TypeVar, cast
 
@@ -49,7 +50,7 @@ from app.mapping.schema import MarketsFile, PushFile
 from app.novomind.client import NovomindReply, NovomindWrite
 from app.observability import log_event, use_correlation_id
 from app.push import messages as m
-from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects
+from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects, state_of, text_kind
 from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
 from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
@@ -58,7 +59,10 @@ from app.storage.ports import (
     EventQueue,
     GateEntry,
     IdempotencyStore,
+    Link,
     LinkStore,
+    PushHistory,
+    PushRecord,
     Reservation,
     SequenceGates,
 )
@@ -142,8 +146,18 @@ class PushWorker:
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         evict: Callable[[str], Awaitable[None]] | None = None,
+        history: PushHistory | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._clock = clock
+        self._history = history
+        self._now = now
+        """Wall-clock time of a settled write, for the push history (tests drive it)."""
+        self._open: dict[str, dict[str, Effect]] = {}
+        """Per delivery (its owner name): the writes planned and not yet delivered, so that an event
+        that gives up can tell each of their tickets so in its history."""
+        self._attempts: dict[str, int] = {}
+        """Per delivery in hand (its owner name): its attempt, for the history of the writes it settles."""
         """Monotonic seconds: gap waits, lock waits and how long a gate is surely still held (tests drive it)."""
         self._evict = evict
         self._queue = queue
@@ -247,23 +261,16 @@ class PushWorker:
         """Handle one delivery to its end: acknowledged, released for a retry, or dead-lettered."""
         use_correlation_id(f"push-{delivery.message_id}"[:128])
         started = time.perf_counter()
-        effects = 0
         if self._evict is not None:
             # Whatever this event changed, the cached views of its order are out of date in every process.
             await self._evict(delivery.key)
+        owner = self._owner(delivery)
+        self._attempts[owner] = delivery.attempt
         try:
-            outcome, effects = await self._process(delivery)
-        except RetriableError as exc:
-            outcome = await self._retry_or_give_up(delivery, exc.code, exc.detail, exc.retry_after_seconds)
-        except FatalError as exc:
-            outcome = await self._give_up(delivery, exc.detail)
-        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
-            outcome = await self._give_up(delivery, "queue entry or message cannot be decoded")
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the worker; the entry is retried and then parked
-            log_event(_log, logging.ERROR, "push.worker.unexpected", error=type(exc).__name__)
-            outcome = await self._retry_or_give_up(delivery, "unexpected", f"unexpected {type(exc).__name__}", None)
-        else:
-            await self._settle(self._queue.ack(delivery.entry_id))
+            outcome, effects = await self._settled(delivery)
+        finally:
+            self._attempts.pop(owner, None)
+            self._open.pop(owner, None)
         log_event(
             _log,
             logging.INFO,
@@ -277,6 +284,24 @@ class PushWorker:
             self._observe(delivery, outcome, effects)
         return outcome
 
+    async def _settled(self, delivery: Delivery) -> tuple[Outcome, int]:
+        """Process the delivery and settle its entry: acknowledged, released or dead-lettered."""
+        effects = 0
+        try:
+            outcome, effects = await self._process(delivery)
+        except RetriableError as exc:
+            outcome = await self._retry_or_give_up(delivery, exc.code, exc.detail, exc.retry_after_seconds)
+        except FatalError as exc:
+            outcome = await self._give_up(delivery, exc.detail)
+        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
+            outcome = await self._give_up(delivery, "queue entry or message cannot be decoded")
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the worker; the entry is retried and then parked
+            log_event(_log, logging.ERROR, "push.worker.unexpected", error=type(exc).__name__)
+            outcome = await self._retry_or_give_up(delivery, "unexpected", f"unexpected {type(exc).__name__}", None)
+        else:
+            await self._settle(self._queue.ack(delivery.entry_id))
+        return outcome, effects
+
     async def _retry_or_give_up(self, delivery: Delivery, code: str, detail: str, retry_after: float | None) -> Outcome:
         if delivery.attempt >= self._policy.max_attempts:
             return await self._give_up(delivery, f"gave up after {delivery.attempt} attempts: {detail}")
@@ -285,9 +310,142 @@ class PushWorker:
         return "retry"
 
     async def _give_up(self, delivery: Delivery, reason: str) -> Outcome:
-        await self._settle(self._queue.dead_letter(delivery.entry_id, reason=reason[:500]))
-        log_event(_log, logging.WARNING, "push.dead_letter", attempt=delivery.attempt, reason=reason[:500])
+        reason = reason[:500]
+        try:
+            dead_letter_id = await self._queue.dead_letter(delivery.entry_id, reason=reason)
+        except RetriableError as exc:  # the lease runs out and the entry comes back: it gives up again then
+            log_event(_log, logging.WARNING, "push.worker.settle_failed", error=exc.code)
+            dead_letter_id = None
+        log_event(_log, logging.WARNING, "push.dead_letter", attempt=delivery.attempt, reason=reason)
+        if dead_letter_id is not None and self._history is not None:
+            await self._record(await self._dead_records(delivery, dead_letter_id, reason))
         return "dead"
+
+    async def _dead_records(self, delivery: Delivery, dead_letter_id: str, reason: str) -> list[PushRecord]:
+        """One history entry per ticket the event would have written to: the writes it planned and did
+        not deliver, or, when it gave up before planning any, the tickets linked to its order."""
+        unsent = list(self._open.get(self._owner(delivery), {}).values())
+        by_ticket: dict[str, tuple[list[str], Effect]] = {}
+        for effect in unsent:
+            if effect.note is None:
+                continue
+            for ticket in effect.note.tickets:
+                names, _first = by_ticket.setdefault(ticket, ([], effect))
+                if effect.name not in names:
+                    names.append(effect.name)
+        at = self._now()
+        records = [
+            PushRecord(
+                ticket_id=ticket,
+                key=f"dead:{dead_letter_id}",
+                order_id=first.note.order_id,
+                order_number=first.note.order_number,
+                store=first.note.store,
+                change_kind=first.note.change_kind,
+                state=first.note.state,
+                write="+".join(names),
+                text=first.note.text,
+                outcome="dead-lettered",
+                at=at,
+                attempts=delivery.attempt,
+                dead_letter_id=dead_letter_id,
+                reason=reason,
+                message_id=first.note.message_id,
+            )
+            for ticket, (names, first) in by_ticket.items()
+            if first.note is not None
+        ]
+        if records or unsent:
+            return records
+        try:
+            return await self._linked_records(delivery, dead_letter_id, reason, at)
+        except RetriableError as exc:
+            log_event(_log, logging.WARNING, "push.history_failed", error=exc.code)
+            return []
+
+    async def _linked_records(
+        self, delivery: Delivery, dead_letter_id: str, reason: str, at: datetime
+    ) -> list[PushRecord]:
+        order_id, kind, state, message_id = delivery.key, "unknown", None, delivery.message_id
+        try:
+            match decode_queued(delivery.payload):
+                case QueuedRefresh(resource_id=order_id):
+                    kind = "snapshot"
+                case QueuedMessage(message=raw):
+                    message = m.decode_message(raw)
+                    if message.resource.type_id != "order":
+                        return []  # a payment's event: its order is not known here
+                    order_id = message.resource.id
+                    changes = to_status_changes(message)
+                    if changes:
+                        kind = text_kind(changes[0])
+                        state = state_of(changes[0])
+                case QueuedFetch():
+                    pass
+        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
+            pass
+        cached = self._facts.get(order_id)
+        facts = cached[0] if cached is not None else None
+        links = [link for link in await self._links.find_by_order(order_id) if link.kind in self._rules.link_kinds]
+        tickets: dict[str, Link | None] = {self._bare(link.reference): link for link in links}
+        for target in cached[1] if cached is not None else ():
+            tickets.setdefault(target.ticket_id, None)
+        return [
+            PushRecord(
+                ticket_id=ticket,
+                key=f"dead:{dead_letter_id}",
+                order_id=order_id,
+                order_number=facts.order_number if facts else (link.order_number if link is not None else None),
+                store=facts.store if facts else (link.store if link is not None else None),
+                change_kind=kind,
+                state=state,
+                write="+".join(self._rules.writes),
+                outcome="dead-lettered",
+                at=at,
+                attempts=delivery.attempt,
+                dead_letter_id=dead_letter_id,
+                reason=reason,
+                message_id=message_id,
+            )
+            for ticket, link in tickets.items()
+        ]
+
+    async def _record(self, records: list[PushRecord]) -> None:
+        """History is what agents read about the writes, not a write itself: a failure to record it
+        is logged and never fails (or repeats) the event."""
+        if not records or self._history is None:
+            return
+        try:
+            await self._history.record(records, keep=self._rules.history.keep_per_ticket)
+        except RetriableError as exc:
+            log_event(_log, logging.WARNING, "push.history_failed", error=exc.code)
+
+    def _delivered(self, effect: Effect, attempt: int) -> list[PushRecord]:
+        note = effect.note
+        if note is None or self._history is None:
+            return []
+        at = self._now()
+        return [
+            PushRecord(
+                ticket_id=ticket,
+                key=effect.idempotency_key,
+                order_id=note.order_id,
+                order_number=note.order_number,
+                store=note.store,
+                change_kind=note.change_kind,
+                state=note.state,
+                write=effect.name,
+                text=note.text,
+                outcome="delivered",
+                at=at,
+                attempts=attempt,
+                message_id=note.message_id,
+            )
+            for ticket in note.tickets
+        ]
+
+    def _owner(self, delivery: Delivery) -> str:
+        return f"{self._options.name}/{delivery.entry_id}"
 
     @staticmethod
     async def _settle(step: object) -> None:
@@ -299,7 +457,7 @@ class PushWorker:
 
     async def _process(self, delivery: Delivery) -> tuple[Outcome, int]:
         event = decode_queued(delivery.payload)
-        owner = f"{self._options.name}/{delivery.entry_id}"
+        owner = self._owner(delivery)
         match event:
             case QueuedRefresh(resource_id=order_id):
                 return await self._refresh(order_id, trigger=delivery.message_id, owner=owner)
@@ -380,6 +538,7 @@ class PushWorker:
         """
         if not effects:
             return 0
+        self._open[held.owner] = {effect.idempotency_key: effect for effect in effects}
         try:
             return await self._perform(effects, held, ahead=msgspec.structs.replace(raised, pending=tuple(effects)))
         except FatalError:
@@ -446,6 +605,8 @@ class PushWorker:
         recorded done; one that is not idempotent by nature is first looked for with its declared read.
         """
         owner = held.owner
+        attempt = self._attempts.get(owner, 1)
+        unsent = self._open.get(owner, {})
         sent = 0
         for effect in effects:
             key = effect.idempotency_key
@@ -463,6 +624,7 @@ class PushWorker:
             )
             ahead = None
             if reservation.state == "done":
+                unsent.pop(key, None)
                 continue
             if reservation.state == "busy":
                 raise RetriableError("the same write is in progress in another worker")
@@ -484,6 +646,11 @@ class PushWorker:
             except BaseException:
                 await self._settle(self._idempotency.abandon(effect.idempotency_key, owner=owner))
                 raise
+            unsent.pop(key, None)
+            # The history entry goes first, in the same pipeline as the completion (and on SQLite's one
+            # writer lane, before it): a crash between them leaves the key to be done again, and the
+            # entry, keyed by the same idempotency key, is not recorded twice.
+            held.defer(self._record(self._delivered(effect, attempt)))
             held.defer(self._idempotency.complete(effect.idempotency_key, owner=owner))
         return sent
 
@@ -529,9 +696,14 @@ class PushWorker:
 
     def _remember(self, order: CtOrder) -> tuple[OrderFacts, tuple[Target, ...]]:
         """Cache the order's facts and automatic target (stored links are read on every event)."""
-        market = resolve_market(self._markets, order.store.key if order.store else None, order.locale, order.country)
+        store = order.store.key if order.store else None
+        market = resolve_market(self._markets, store, order.locale, order.country)
         facts = OrderFacts(
-            order_id=order.id, order_number=order.order_number, locale=market.locale, locale_chain=market.locale_chain
+            order_id=order.id,
+            order_number=order.order_number,
+            locale=market.locale,
+            locale_chain=market.locale_chain,
+            store=store,
         )
         auto: tuple[Target, ...] = ()
         if self._auto_link_field and "ticket" in self._rules.link_kinds and order.custom:
@@ -595,8 +767,8 @@ class _Held:
     nobody has entered since. That saves a storage round trip per write in the common case of an
     event handled in milliseconds, and keeps the guarantee: no write after the lease could have run out.
 
-    A write's completion (its idempotency key marked done) is not a step of its own: it is sent in
-    one pipeline with the next storage call of the event (the next key's reservation, or leaving the
+    A write's completion (its idempotency key marked done), and its push-history entry just before
+    it, are not steps of their own: they are sent in one pipeline with the next storage call of the event (the next key's reservation, or leaving the
     gate), which it does not depend on, and both are awaited. It still reaches the store before the
     entry is acknowledged or the gate opens, and a failure to record it fails the event as before.
     """
@@ -625,13 +797,12 @@ class _Held:
         self._lease_seconds = lease_seconds
         self._held_since = held_since
         self.left = False
-        self._deferred: Coroutine[Any, Any, object] | None = None
+        self._deferred: list[Coroutine[Any, Any, object]] = []
 
     def defer(self, completion: Coroutine[Any, Any, object]) -> None:
-        """Send ``completion`` with the next storage call of this event (:meth:`together`)."""
-        if self._deferred is not None:
-            raise RuntimeError("a deferred completion is still pending")  # _perform awaits each before the next
-        self._deferred = completion
+        """Send ``completion`` with the next storage call of this event (:meth:`together`), after
+        those deferred before it."""
+        self._deferred.append(completion)
 
     async def together(
         self,
@@ -646,8 +817,8 @@ class _Held:
         If the completion or the mark failed, its error is raised, after ``undo`` took back what
         ``call`` did.
         """
-        deferred, self._deferred = self._deferred, None
-        alongside: list[Awaitable[object]] = [] if deferred is None else [deferred]
+        alongside: list[Awaitable[object]] = [*self._deferred]
+        self._deferred.clear()
         if ahead is not None:
             alongside.append(self.store(ahead))
         if not alongside:

@@ -27,6 +27,7 @@ from app.push.messages import decode_delivery
 from app.storage.ports import Storage
 from tests.conftest import SandboxHandle
 from tests.push_proofs.harness import (
+    history_mismatches,
     Backend,
     NovomindSim,
     PushProcess,
@@ -119,3 +120,4 @@ async def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
     assert verdict.memo_problems == []
     assert verdict.lost == []
     assert verdict.state_mismatches == []
+    assert await history_mismatches(store, streams, ledger) == [], "history must show each applied write once"

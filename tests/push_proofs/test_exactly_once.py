@@ -35,6 +35,7 @@ from app.push.messages import decode_delivery
 from app.storage.ports import NewEvent, Storage
 from tests.conftest import SandboxHandle
 from tests.push_proofs.harness import (
+    history_mismatches,
     Backend,
     JsonObject,
     NovomindSim,
@@ -154,4 +155,5 @@ async def test_sigkilled_pushers_leave_no_regression_no_duplicate_memo_and_nothi
     assert verdict.memo_problems == []
     assert verdict.lost == []
     assert verdict.state_mismatches == []
+    assert await history_mismatches(store, streams, ledger) == [], "history must show each applied write once"
     assert [(x.message_id, x.reason) for x in letters] == []
