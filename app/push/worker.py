@@ -768,9 +768,11 @@ class _Held:
     event handled in milliseconds, and keeps the guarantee: no write after the lease could have run out.
 
     A write's completion (its idempotency key marked done), and its push-history entry just before
-    it, are not steps of their own: they are sent in one pipeline with the next storage call of the event (the next key's reservation, or leaving the
-    gate), which it does not depend on, and both are awaited. It still reaches the store before the
-    entry is acknowledged or the gate opens, and a failure to record it fails the event as before.
+    it, are not steps of their own: they are sent in one pipeline with the next storage call of the
+    event (the next key's reservation, or leaving the gate), which they do not depend on, and all are
+    awaited. The completion still reaches the store before the entry is acknowledged or the gate
+    opens, and a failure to record it fails the event as before; a failure to record the history
+    entry is logged only (history is what agents read about a write, not a write).
     """
 
     _RENEW_SHARE: Final = 0.5

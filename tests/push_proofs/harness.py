@@ -692,5 +692,5 @@ async def history_mismatches(store: Storage, streams: Sequence[OrderStream], led
         expected = applied.get(stream.ticket_id, set())
         if set(keys) != expected:
             missing, extra = len(expected - set(keys)), len(set(keys) - expected)
-            problems.append(f"ticket {stream.ticket_id}: {missing} applied writes without an entry, {extra} entries extra")
+            problems.append(f"ticket {stream.ticket_id}: {missing} applied writes without entry, {extra} extra entries")
     return problems

@@ -27,12 +27,12 @@ from app.push.messages import decode_delivery
 from app.storage.ports import Storage
 from tests.conftest import SandboxHandle
 from tests.push_proofs.harness import (
-    history_mismatches,
     Backend,
     NovomindSim,
     PushProcess,
     candidate_orders,
     encode_delivery,
+    history_mismatches,
     interleaved,
     judge,
     latest_orders,

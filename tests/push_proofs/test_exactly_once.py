@@ -35,13 +35,13 @@ from app.push.messages import decode_delivery
 from app.storage.ports import NewEvent, Storage
 from tests.conftest import SandboxHandle
 from tests.push_proofs.harness import (
-    history_mismatches,
     Backend,
     JsonObject,
     NovomindSim,
     PushProcess,
     candidate_orders,
     encode_delivery,
+    history_mismatches,
     interleaved,
     judge,
     latest_orders,

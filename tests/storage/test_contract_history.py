@@ -56,7 +56,8 @@ async def test_entries_come_back_newest_first_whole(storage: Storage) -> None:
 
     assert without_id(found) == [entry(3), entry(2, outcome="dead-lettered"), entry(1)]
     ids = [r.id for r in found]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 3, "ids sort in record order, as strings"
+    assert ids == sorted(ids, reverse=True), "ids sort in record order, as strings"
+    assert len(set(ids)) == 3
 
 
 async def test_recording_a_key_twice_keeps_the_first_entry(storage: Storage) -> None:
