@@ -38,6 +38,7 @@ from app.api.reference import SCHEMA_PATH, document_json, local_swagger, problem
 from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
 from app.api.static import static_baseline
+from app.api.tickets import TicketController
 from app.cache import ViewCache
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
@@ -52,6 +53,7 @@ from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
 from app.observability import configure_logging
 from app.push.dead_letters import DeadLetterService
+from app.push.history import PushHistoryService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
@@ -73,6 +75,7 @@ _CONTROLLERS = (
     CustomerController,
     LookupController,
     LinkController,
+    TicketController,
     AuditController,
     EventsController,
     DeadLetterController,
@@ -109,11 +112,19 @@ def openapi_config() -> OpenAPIConfig:
 class Services:
     """What the handlers use, built once per process when the app starts (storage opens async)."""
 
-    def __init__(self, reader: ScopedReader, storage: Storage, lookup: LookupService, links: LinkService) -> None:
+    def __init__(
+        self,
+        reader: ScopedReader,
+        storage: Storage,
+        lookup: LookupService,
+        links: LinkService,
+        push_history: PushHistoryService | None = None,
+    ) -> None:
         self.reader = reader
         self.storage = storage
         self.lookup = lookup
         self.links = links
+        self.push_history = push_history or PushHistoryService(storage.history)
 
     async def ready(self) -> None:
         """Readiness: commercetools credentials work and storage answers."""
@@ -144,6 +155,10 @@ def _audit(services: NamedDependency[Services]) -> AuditTrail:
 
 def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
     return DeadLetterService(services.storage.queue)
+
+
+def _push_history(services: NamedDependency[Services]) -> PushHistoryService:
+    return services.push_history
 
 
 def payload_log(settings: Settings, mappings: Mappings, rules: ViewRules | None = None) -> PayloadLog:
@@ -268,7 +283,10 @@ def create_app(
             cache=cache,
             refreshes=RefreshBudget(settings.gateway.cache_forced_refreshes_per_minute),
         )
-        app.state.services = Services(reader, store, lookup, links)
+        prefixes = mappings.push.reference_prefixes if mappings.push is not None else ()
+        app.state.services = Services(
+            reader, store, lookup, links, PushHistoryService(store.history, reference_prefixes=prefixes)
+        )
         run_pusher = (
             push
             if push is not None
@@ -325,6 +343,7 @@ def create_app(
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
+            "push_history": Provide(_push_history, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
             "widget": widget_pages,

@@ -41,7 +41,7 @@ class SqlitePushHistory:
                 )
             return added
 
-        return await self._db.write("history.record", body)
+        return await self._db.write("history.record", body, together=True)
 
     async def for_ticket(self, ticket_id: str, *, limit: int = 50, after: str | None = None) -> list[PushRecord]:
         if limit <= 0:
