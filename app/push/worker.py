@@ -558,7 +558,7 @@ class PushWorker:
         except FatalError:
             await self._settle(held.leave(done))
             raise
-        await held.together(held.store(done))
+        await held.together(held.store(done), with_history=True)
         return done
 
     async def _plan_changes(self, changes: list[StatusChange]) -> list[Effect]:
@@ -625,6 +625,9 @@ class PushWorker:
             ahead = None
             if reservation.state == "done":
                 unsent.pop(key, None)
+                # Done by a holder that may have died before its history entry was stored: record it
+                # (again: an entry the ticket holds already under this key is left as it is).
+                held.remember(self._delivered(effect, attempt))
                 continue
             if reservation.state == "busy":
                 raise RetriableError("the same write is in progress in another worker")
@@ -647,11 +650,8 @@ class PushWorker:
                 await self._settle(self._idempotency.abandon(effect.idempotency_key, owner=owner))
                 raise
             unsent.pop(key, None)
-            # The history entry goes first, in the same pipeline as the completion (and on SQLite's one
-            # writer lane, before it): a crash between them leaves the key to be done again, and the
-            # entry, keyed by the same idempotency key, is not recorded twice.
-            held.defer(self._record(self._delivered(effect, attempt)))
             held.defer(self._idempotency.complete(effect.idempotency_key, owner=owner))
+            held.remember(self._delivered(effect, attempt))
         return sent
 
     async def _arrived(self, effect: Effect) -> bool:
@@ -745,13 +745,21 @@ class PushWorker:
                 raise RetriableError("the order is being handled by another worker")
             await asyncio.sleep(self._rng.uniform(0.005, 0.05))
         held = _Held(
-            self._gates, resource, entry, owner, self._options.lease_seconds, held_since=asked_at, clock=self._clock
+            self._gates,
+            resource,
+            entry,
+            owner,
+            self._options.lease_seconds,
+            held_since=asked_at,
+            clock=self._clock,
+            recorder=self._record,
         )
         try:
             yield held
         finally:
             if not held.left:
-                await self._settle(held.together(self._gates.leave(resource, ticket=entry.ticket)))
+                leaving = self._gates.leave(resource, ticket=entry.ticket)
+                await self._settle(held.together(leaving, with_history=True))
 
 
 class _Held:
@@ -767,12 +775,15 @@ class _Held:
     nobody has entered since. That saves a storage round trip per write in the common case of an
     event handled in milliseconds, and keeps the guarantee: no write after the lease could have run out.
 
-    A write's completion (its idempotency key marked done), and its push-history entry just before
-    it, are not steps of their own: they are sent in one pipeline with the next storage call of the
-    event (the next key's reservation, or leaving the gate), which they do not depend on, and all are
-    awaited. The completion still reaches the store before the entry is acknowledged or the gate
-    opens, and a failure to record it fails the event as before; a failure to record the history
-    entry is logged only (history is what agents read about a write, not a write).
+    A write's completion (its idempotency key marked done) is not a step of its own: it is sent in
+    one pipeline with the next storage call of the event (the next key's reservation, or leaving the
+    gate), which it does not depend on, and both are awaited. It still reaches the store before the
+    entry is acknowledged or the gate opens, and a failure to record it fails the event as before.
+    The push-history entries of the event's writes go in one call, in the pipeline that clears the
+    writes from the mark (leaving, or storing the mark after finishing a previous holder's writes),
+    ahead of it: until then a crash leaves the writes pending, and whoever finishes them records
+    them (a write found done is recorded again, which its key makes a no-op). A failure to store
+    the history is logged only: it is what agents read about the writes, not a write.
     """
 
     _RENEW_SHARE: Final = 0.5
@@ -787,8 +798,11 @@ class _Held:
         *,
         held_since: float,
         clock: Callable[[], float] = time.monotonic,
+        recorder: Callable[[list[PushRecord]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self._clock = clock
+        self._recorder = recorder
+        self._history: list[PushRecord] = []
         self._gates = gates
         self._resource = resource
         self._ticket = entry.ticket
@@ -801,6 +815,11 @@ class _Held:
         self.left = False
         self._deferred: list[Coroutine[Any, Any, object]] = []
 
+    def remember(self, records: list[PushRecord]) -> None:
+        """History entries of writes done under this gate: stored in one call, with the step that
+        clears the writes from the mark (:meth:`leave`, or storing the mark after finishing them)."""
+        self._history += records
+
     def defer(self, completion: Coroutine[Any, Any, object]) -> None:
         """Send ``completion`` with the next storage call of this event (:meth:`together`), after
         those deferred before it."""
@@ -812,6 +831,7 @@ class _Held:
         *,
         undo: Callable[[T], Awaitable[None]] | None = None,
         ahead: Mark | None = None,
+        with_history: bool = False,
     ) -> T:
         """Await ``call``, the deferred completion, if any, and the write-ahead mark ``ahead``, if
         given, submitted in the same loop turn so that the script batcher sends them as one pipeline.
@@ -821,6 +841,11 @@ class _Held:
         """
         alongside: list[Awaitable[object]] = [*self._deferred]
         self._deferred.clear()
+        if with_history and self._history and self._recorder is not None:
+            # Before ``call`` in the pipeline (on SQLite, in its transaction): the mark that ``call``
+            # stores no longer lists the writes, so no later holder would record them.
+            alongside.append(self._recorder(self._history))
+            self._history = []
         if ahead is not None:
             alongside.append(self.store(ahead))
         if not alongside:
@@ -856,7 +881,8 @@ class _Held:
     async def leave(self, mark: Mark) -> bool:
         """Store ``mark`` and open the gate; ``False`` if the lease ran out first (nothing stored)."""
         self.left = True
-        return await self.together(self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format()))
+        leaving = self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format())
+        return await self.together(leaving, with_history=True)
 
     async def leave_raising(self, mark: Mark) -> None:
         """:meth:`leave` for a mark that must be stored: a lost lease sends the entry round again."""
