@@ -101,7 +101,7 @@ async def _seed_dead_letter(storage: Storage, _bound: dict[str, str]) -> None:
 async def _seed_push_history(storage: Storage, bound: dict[str, str]) -> None:
     # What the pusher records: an earlier change written to the demo ticket (its storage merge and its
     # memo), then the shipped event above, which novomind refused for good (the dead letter above).
-    order = {"order_id": bound["orderId"], "order_number": DEMO_ORDER_NUMBER, "store": bound.get("orderStore")}
+    order_id, store = bound["orderId"], bound.get("orderStore")
     confirmed = "Bestellung DE-100001 wurde bestätigt."
     at = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
     written = [
@@ -116,7 +116,9 @@ async def _seed_push_history(storage: Storage, bound: dict[str, str]) -> None:
             at=at,
             attempts=1,
             message_id="5b2e8f14-3c7a-4d9e-b1f0-6a8c2d4e7f90",
-            **order,
+            order_id=order_id,
+            order_number=DEMO_ORDER_NUMBER,
+            store=store,
         )
         for write in ("storage", "memo")
     ]
@@ -133,7 +135,9 @@ async def _seed_push_history(storage: Storage, bound: dict[str, str]) -> None:
         dead_letter_id=bound["deadLetterId"],
         reason="novomind rejected the request (HTTP 404)",
         message_id="9c1d0e52-6b1f-4c39-8f0a-2d4b7e3a1c55",
-        **order,
+        order_id=order_id,
+        order_number=DEMO_ORDER_NUMBER,
+        store=store,
     )
     await storage.history.record(written, keep=50)
     await storage.history.record([given_up], keep=50)
