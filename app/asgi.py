@@ -39,6 +39,7 @@ from app.api.reference import SCHEMA_PATH, document_json, local_swagger, problem
 from app.api.requests import GatewayRequest
 from app.api.security import AccessGuard, RateLimitGuard, check_routes_declare_access, provide_caller
 from app.api.static import static_baseline
+from app.api.tickets import TicketController
 from app.cache import ViewCache
 from app.commercetools.client import CommercetoolsClient
 from app.lookup import LookupService
@@ -53,6 +54,7 @@ from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
 from app.observability import configure_logging, export_spans
 from app.push.dead_letters import DeadLetterService
+from app.push.history import PushHistoryService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
@@ -77,6 +79,7 @@ _CONTROLLERS = (
     CustomerController,
     LookupController,
     LinkController,
+    TicketController,
     AuditController,
     EventsController,
     DeadLetterController,
@@ -120,12 +123,14 @@ class Services:
         lookup: LookupService,
         links: LinkService,
         readiness: ReadinessService,
+        push_history: PushHistoryService | None = None,
     ) -> None:
         self.reader = reader
         self.storage = storage
         self.lookup = lookup
         self.links = links
         self.readiness = readiness
+        self.push_history = push_history or PushHistoryService(storage.history)
 
 
 def _services(state: State) -> Services:
@@ -155,6 +160,10 @@ def _audit(services: NamedDependency[Services]) -> AuditTrail:
 
 def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
     return DeadLetterService(services.storage.queue)
+
+
+def _push_history(services: NamedDependency[Services]) -> PushHistoryService:
+    return services.push_history
 
 
 def payload_log(settings: Settings, mappings: Mappings, rules: ViewRules | None = None) -> PayloadLog:
@@ -293,7 +302,9 @@ def create_app(
             refreshes=RefreshBudget(settings.gateway.cache_forced_refreshes_per_minute),
         )
         readiness = ReadinessService(store.ping, [Upstream("commercetools", commercetools.health, commercetools.probe)])
-        app.state.services = Services(reader, store, lookup, links, readiness)
+        prefixes = mappings.push.reference_prefixes if mappings.push is not None else ()
+        history = PushHistoryService(store.history, reference_prefixes=prefixes)
+        app.state.services = Services(reader, store, lookup, links, readiness, history)
         run_pusher = (
             push
             if push is not None
@@ -357,6 +368,7 @@ def create_app(
             "links": Provide(_links, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
+            "push_history": Provide(_push_history, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
             "widget": widget_pages,

@@ -14,7 +14,8 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 import uvicorn
@@ -33,8 +34,9 @@ from app.sandbox.commercetools.seed import (
     JP_ORDER_NUMBER,
     US_ORDER_NUMBER,
 )
-from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
+from app.sandbox.novomind import NovomindSandboxConfig, Ticket, create_novomind_sandbox
 from app.settings import CommercetoolsSettings, GatewaySettings, NovomindSettings, Secret, Settings
+from app.widget.context import signed_query
 
 __all__ = ["bind_loopback", "demo_settings", "run_demo"]
 
@@ -68,6 +70,7 @@ def demo_settings(
     novomind: NovomindSandboxConfig | None = None,
     events_secret: str | None = None,
     widget_secret: str | None = None,
+    widget_frame_ancestors: str = "",
 ) -> Settings:
     novomind = novomind or NovomindSandboxConfig()
     return Settings(
@@ -84,6 +87,7 @@ def demo_settings(
             data_dir=str(data_dir),
             events_secret=Secret(events_secret) if events_secret else None,
             widget_secret=Secret(widget_secret) if widget_secret else None,
+            widget_frame_ancestors=widget_frame_ancestors,
         ),
         novomind=None
         if novomind_url is None
@@ -112,6 +116,9 @@ def _server(app: ASGIApp) -> uvicorn.Server:
 
 DEMO_JWT_SECRET = "ctnm-demo-secret-for-development-only-never-deploy"  # noqa: S105 - documented, demo only
 """Fixed so that `ctnm token` mints tokens the demo accepts across restarts (README: Try it)."""
+DEMO_WIDGET_SECRET = "ctnm-demo-widget-secret-development-only-never-deploy"  # noqa: S105 - demo only
+"""Signs the widget links the sandbox desk frames (docs/widget.md); fixed and public: development only."""
+DEMO_WIDGET_TTL_SECONDS = 900
 DEMO_DATA_DIR = Path("data")
 _STORE_FILES = ("gateway.sqlite3", "gateway.sqlite3-wal", "gateway.sqlite3-shm")
 
@@ -135,6 +142,24 @@ field (audited), --locale en-GB shows English labels:
   GATEWAY_JWT_SECRET={jwt_secret} GATEWAY_WIDGET_SECRET={widget_secret} \\
     ctnm widget-url --base-url {gateway_url} --agent-id demo-agent --ticket-id {DEMO_TICKET_ID} \\
     --contact-email {DEMO_CUSTOMER_EMAIL} --order-number {DEMO_ORDER_NUMBER}"""
+
+
+def desk_widget(gateway_url: str, secret: str) -> Callable[[Ticket], str]:
+    """The widget link the novomind-side plugin would sign for a ticket on the desk, as `ctnm widget-url`
+    signs it; made fresh for every desk page load, so a reload never shows an expired link. The ticket
+    is named as the shop's orders name it (the `T-` of mappings/links.toml), its process as novomind does."""
+
+    def signed(ticket: Ticket) -> str:
+        params = {
+            "ticketId": f"T-{ticket.id}",
+            "processId": str(ticket.process_id),
+            "agentId": "demo-agent",
+            "role": "agent",
+            "exp": str(int(time.time()) + DEMO_WIDGET_TTL_SECONDS),
+        }
+        return f"{gateway_url}/widget?{signed_query(params, secret)}"
+
+    return signed
 
 
 def demo_guide(gateway_url: str, jwt_secret: str, admin_token: str, data_dir: Path) -> str:
@@ -175,7 +200,9 @@ async def run_demo(
     data_dir = prepare_demo_data(data_dir, fresh=fresh)
     events_secret = secrets.token_urlsafe(24)
     # Per run, like the events secret: the widget links the guide prints are signed with it.
-    widget_secret = secrets.token_urlsafe(32)
+    # Fixed like the demo's JWT secret: the desk, the printed widget-url command and a restarted demo
+    # all sign with it. Development only; never a deployment's key.
+    widget_secret = DEMO_WIDGET_SECRET
     novomind_config = NovomindSandboxConfig()
     settings = demo_settings(
         sandbox_url,
@@ -187,9 +214,12 @@ async def run_demo(
         novomind=novomind_config,
         events_secret=events_secret,
         widget_secret=widget_secret,
+        widget_frame_ancestors=novomind_url,  # the sandbox desk frames the widget
     )
     sandbox_server = _server(create_commercetools_sandbox(sandbox_config))
-    novomind_server = _server(create_novomind_sandbox(novomind_config))
+    novomind_server = _server(
+        create_novomind_sandbox(novomind_config, desk_widget=desk_widget(gateway_url, widget_secret))
+    )
     gateway_server = _server(create_app(settings))
     servers = (sandbox_server, novomind_server, gateway_server)
     loop = asyncio.get_running_loop()
@@ -248,6 +278,10 @@ subscription would; ticket {DEMO_TICKET_ID.removeprefix("T-")} then holds the ne
     | curl -s -X POST -H "Authorization: Bearer {events_secret}" --data-binary @- \\
        {gateway_url}/v1/events/commercetools
   curl -s {novomind_url}/__sim/memos
+
+The agent desk of the novomind sandbox: ticket {DEMO_TICKET_ID.removeprefix("T-")}, its memos and the widget framed
+beside them (a link signed with the demo's GATEWAY_WIDGET_SECRET, development only):
+  {novomind_url}/__sim/desk/{DEMO_TICKET_ID.removeprefix("T-")}
 {demo_guide(gateway_url, jwt_secret, admin_token, data_dir)}
 {widget_guide(gateway_url, jwt_secret, widget_secret)}
 

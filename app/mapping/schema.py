@@ -429,6 +429,15 @@ class RetryRules(MappingStruct, frozen=True):
             raise ValueError("need 0 < backoff-base-seconds <= backoff-cap-seconds <= 86400")
 
 
+class HistoryRules(MappingStruct, frozen=True):
+    keep_per_ticket: int = 50
+    """Settled writes remembered per ticket for ``GET /v1/tickets/{ticketId}/pushes``; older ones are dropped."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.keep_per_ticket <= 1000:
+            raise ValueError("keep-per-ticket must be between 1 and 1000")
+
+
 class PushFile(MappingStruct, frozen=True):
     """``mappings/push.toml``: what a commercetools status change does to the linked novomind tickets."""
 
@@ -445,6 +454,7 @@ class PushFile(MappingStruct, frozen=True):
     (``{shipmentStateLabel}``: ``Delivered`` → "zugestellt"); a code without a label stands as it is."""
     retry: RetryRules = msgspec.field(default_factory=RetryRules)
     poll: PollRules = msgspec.field(default_factory=PollRules)
+    history: HistoryRules = msgspec.field(default_factory=HistoryRules)
 
     def __post_init__(self) -> None:
         if not self.writes:

@@ -22,7 +22,17 @@ from app.mapping.schema import STATE_LABEL_KINDS, PushFile
 from app.push import status as s
 from app.push.ordering import effect_key
 
-__all__ = ["Effect", "OrderFacts", "OrderSnapshot", "Target", "plan_effects", "text_kind", "variables_of"]
+__all__ = [
+    "Effect",
+    "OrderFacts",
+    "OrderSnapshot",
+    "Target",
+    "WriteNote",
+    "plan_effects",
+    "state_of",
+    "text_kind",
+    "variables_of",
+]
 
 _PLACEHOLDER: Final = re.compile(r"\{([A-Za-z]+)\}")
 _DEFAULT_TEXT_LOCALE: Final = "en"
@@ -42,6 +52,8 @@ class OrderFacts(msgspec.Struct, frozen=True, kw_only=True):
     """The market's display locale (money in texts)."""
     locale_chain: tuple[str, ...] = ("en",)
     """Where memo texts are looked up, best first (lower-case BCP 47 tags)."""
+    store: str | None = None
+    """The order's store key: the push history shows a write only to callers who may see that store."""
 
 
 class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,6 +74,22 @@ class OrderSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     the same body under the same idempotency key."""
 
 
+class WriteNote(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What a write says, in words, for the tickets' push history: no request body, no more personal
+    data than the status sentence itself holds. Travels with the write (also in a write-ahead mark),
+    so that whoever finishes the write records it."""
+
+    tickets: tuple[str, ...]
+    """Every ticket the write informs (two tickets of one process share one memo)."""
+    order_id: str
+    order_number: str | None = None
+    store: str | None = None
+    change_kind: str
+    state: str | None = None
+    text: str | None = None
+    message_id: str | None = None
+
+
 class Effect(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     """The ``[writes.<name>]`` it comes from."""
@@ -76,6 +104,8 @@ class Effect(msgspec.Struct, frozen=True, kw_only=True):
     nature and the installation has such a read: consulted before re-sending it after a crash."""
     reference_field: str | None = None
     """Where the body carries ``idempotency_key``, for ``verify_path`` to find it by."""
+    note: WriteNote | None = None
+    """For the push history; ``None`` in marks written before there was one."""
 
 
 _TEXT_KINDS: Final[dict[type[Any], str]] = {
@@ -107,7 +137,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # novomind's timestamp style
 
 
-def _state_of(change: s.StatusChange | OrderSnapshot) -> str | None:
+def state_of(change: s.StatusChange | OrderSnapshot) -> str | None:
     """The commercetools state a per-state text is chosen by."""
     match change:
         case s.OrderStatusChanged():
@@ -246,7 +276,7 @@ def status_text(
     for tag in (*chain, _DEFAULT_TEXT_LOCALE):
         entry = by_locale.get(tag.lower(), {}).get(kind)
         if isinstance(entry, dict):
-            state = _state_of(change)
+            state = state_of(change)
             entry = entry.get(state) if state is not None else None
         if entry is not None:
             return _fill(entry, values)
@@ -292,6 +322,16 @@ def plan_effects(
         if isinstance(change, OrderSnapshot)
         else values["messageId"]
     )
+    note = WriteNote(
+        tickets=(),
+        order_id=order.order_id,
+        order_number=values.get("orderNumber"),
+        store=order.store,
+        change_kind=text_kind(change),
+        state=state_of(change),
+        text=text,
+        message_id=values.get("messageId"),
+    )
     effects: dict[str, Effect] = {}
     for target in targets:
         per_target = values | {"ticketId": target.ticket_id, "processId": target.process_id}
@@ -304,17 +344,21 @@ def plan_effects(
             if write.reference_field is not None:
                 body[write.reference_field] = key
             verify = write.verify_path
-            effects.setdefault(
-                key,
-                Effect(
-                    name=name,
-                    method=write.method,
-                    path=path,
-                    template=write.path,
-                    body=body,
-                    idempotency_key=key,
-                    verify_path=None if verify is None else _fill(verify, per_target, encode=True),
-                    reference_field=write.reference_field,
-                ),
+            known = effects.get(key)
+            if known is not None:
+                if known.note is not None and target.ticket_id not in known.note.tickets:
+                    tickets = (*known.note.tickets, target.ticket_id)
+                    effects[key] = msgspec.structs.replace(known, note=msgspec.structs.replace(note, tickets=tickets))
+                continue
+            effects[key] = Effect(
+                name=name,
+                method=write.method,
+                path=path,
+                template=write.path,
+                body=body,
+                idempotency_key=key,
+                verify_path=None if verify is None else _fill(verify, per_target, encode=True),
+                reference_field=write.reference_field,
+                note=msgspec.structs.replace(note, tickets=(target.ticket_id,)),
             )
     return list(effects.values())

@@ -70,6 +70,7 @@ class PushRuntime:
                 options=WorkerOptions(name=worker_name(), batch_size=batch_size, lease_seconds=lease_seconds),
                 observe=observe,
                 evict=evict,
+                history=storage.history,
             )
             for _ in range(workers)
         ]

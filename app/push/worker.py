@@ -35,6 +35,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Final, Literal, Protocol, TypeVar, cast
 
@@ -50,7 +51,7 @@ from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
 from app.observability import end_trace, log_event, use_correlation_id, use_trace
 from app.push import messages as m
-from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects
+from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects, state_of, text_kind
 from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
 from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
@@ -59,7 +60,10 @@ from app.storage.ports import (
     EventQueue,
     GateEntry,
     IdempotencyStore,
+    Link,
     LinkStore,
+    PushHistory,
+    PushRecord,
     Reservation,
     SequenceGates,
 )
@@ -143,8 +147,18 @@ class PushWorker:
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         evict: Callable[[str], Awaitable[None]] | None = None,
+        history: PushHistory | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._clock = clock
+        self._history = history
+        self._now = now
+        """Wall-clock time of a settled write, for the push history (tests drive it)."""
+        self._open: dict[str, dict[str, Effect]] = {}
+        """Per delivery (its owner name): the writes planned and not yet delivered, so that an event
+        that gives up can tell each of their tickets so in its history."""
+        self._attempts: dict[str, int] = {}
+        """Per delivery in hand (its owner name): its attempt, for the history of the writes it settles."""
         """Monotonic seconds: gap waits, lock waits and how long a gate is surely still held (tests drive it)."""
         self._evict = evict
         self._queue = queue
@@ -249,23 +263,16 @@ class PushWorker:
         use_correlation_id(f"push-{delivery.message_id}"[:128])
         use_trace(None, name="push delivery", server=False)  # one trace per delivery: reads and writes share it
         started = time.perf_counter()
-        effects = 0
         if self._evict is not None:
             # Whatever this event changed, the cached views of its order are out of date in every process.
             await self._evict(delivery.key)
+        owner = self._owner(delivery)
+        self._attempts[owner] = delivery.attempt
         try:
-            outcome, effects = await self._process(delivery)
-        except RetriableError as exc:
-            outcome = await self._retry_or_give_up(delivery, exc.code, exc.detail, exc.retry_after_seconds)
-        except FatalError as exc:
-            outcome = await self._give_up(delivery, exc.detail)
-        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
-            outcome = await self._give_up(delivery, "queue entry or message cannot be decoded")
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the worker; the entry is retried and then parked
-            log_event(_log, logging.ERROR, "push.worker.unexpected", error=type(exc).__name__)
-            outcome = await self._retry_or_give_up(delivery, "unexpected", f"unexpected {type(exc).__name__}", None)
-        else:
-            await self._settle(self._queue.ack(delivery.entry_id))
+            outcome, effects = await self._settled(delivery)
+        finally:
+            self._attempts.pop(owner, None)
+            self._open.pop(owner, None)
         log_event(
             _log,
             logging.INFO,
@@ -281,6 +288,24 @@ class PushWorker:
             self._observe(delivery, outcome, effects)
         return outcome
 
+    async def _settled(self, delivery: Delivery) -> tuple[Outcome, int]:
+        """Process the delivery and settle its entry: acknowledged, released or dead-lettered."""
+        effects = 0
+        try:
+            outcome, effects = await self._process(delivery)
+        except RetriableError as exc:
+            outcome = await self._retry_or_give_up(delivery, exc.code, exc.detail, exc.retry_after_seconds)
+        except FatalError as exc:
+            outcome = await self._give_up(delivery, exc.detail)
+        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
+            outcome = await self._give_up(delivery, "queue entry or message cannot be decoded")
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the worker; the entry is retried and then parked
+            log_event(_log, logging.ERROR, "push.worker.unexpected", error=type(exc).__name__)
+            outcome = await self._retry_or_give_up(delivery, "unexpected", f"unexpected {type(exc).__name__}", None)
+        else:
+            await self._settle(self._queue.ack(delivery.entry_id))
+        return outcome, effects
+
     async def _retry_or_give_up(self, delivery: Delivery, code: str, detail: str, retry_after: float | None) -> Outcome:
         if delivery.attempt >= self._policy.max_attempts:
             return await self._give_up(delivery, f"gave up after {delivery.attempt} attempts: {detail}")
@@ -289,9 +314,142 @@ class PushWorker:
         return "retry"
 
     async def _give_up(self, delivery: Delivery, reason: str) -> Outcome:
-        await self._settle(self._queue.dead_letter(delivery.entry_id, reason=reason[:500]))
-        log_event(_log, logging.WARNING, "push.dead_letter", attempt=delivery.attempt, reason=reason[:500])
+        reason = reason[:500]
+        try:
+            dead_letter_id = await self._queue.dead_letter(delivery.entry_id, reason=reason)
+        except RetriableError as exc:  # the lease runs out and the entry comes back: it gives up again then
+            log_event(_log, logging.WARNING, "push.worker.settle_failed", error=exc.code)
+            dead_letter_id = None
+        log_event(_log, logging.WARNING, "push.dead_letter", attempt=delivery.attempt, reason=reason)
+        if dead_letter_id is not None and self._history is not None:
+            await self._record(await self._dead_records(delivery, dead_letter_id, reason))
         return "dead"
+
+    async def _dead_records(self, delivery: Delivery, dead_letter_id: str, reason: str) -> list[PushRecord]:
+        """One history entry per ticket the event would have written to: the writes it planned and did
+        not deliver, or, when it gave up before planning any, the tickets linked to its order."""
+        unsent = list(self._open.get(self._owner(delivery), {}).values())
+        by_ticket: dict[str, tuple[list[str], Effect]] = {}
+        for effect in unsent:
+            if effect.note is None:
+                continue
+            for ticket in effect.note.tickets:
+                names, _first = by_ticket.setdefault(ticket, ([], effect))
+                if effect.name not in names:
+                    names.append(effect.name)
+        at = self._now()
+        records = [
+            PushRecord(
+                ticket_id=ticket,
+                key=f"dead:{dead_letter_id}",
+                order_id=first.note.order_id,
+                order_number=first.note.order_number,
+                store=first.note.store,
+                change_kind=first.note.change_kind,
+                state=first.note.state,
+                write="+".join(names),
+                text=first.note.text,
+                outcome="dead-lettered",
+                at=at,
+                attempts=delivery.attempt,
+                dead_letter_id=dead_letter_id,
+                reason=reason,
+                message_id=first.note.message_id,
+            )
+            for ticket, (names, first) in by_ticket.items()
+            if first.note is not None
+        ]
+        if records or unsent:
+            return records
+        try:
+            return await self._linked_records(delivery, dead_letter_id, reason, at)
+        except RetriableError as exc:
+            log_event(_log, logging.WARNING, "push.history_failed", error=exc.code)
+            return []
+
+    async def _linked_records(
+        self, delivery: Delivery, dead_letter_id: str, reason: str, at: datetime
+    ) -> list[PushRecord]:
+        order_id, kind, state, message_id = delivery.key, "unknown", None, delivery.message_id
+        try:
+            match decode_queued(delivery.payload):
+                case QueuedRefresh(resource_id=order_id):
+                    kind = "snapshot"
+                case QueuedMessage(message=raw):
+                    message = m.decode_message(raw)
+                    if message.resource.type_id != "order":
+                        return []  # a payment's event: its order is not known here
+                    order_id = message.resource.id
+                    changes = to_status_changes(message)
+                    if changes:
+                        kind = text_kind(changes[0])
+                        state = state_of(changes[0])
+                case QueuedFetch():
+                    pass
+        except (msgspec.DecodeError, msgspec.ValidationError, m.UndecodableDelivery):
+            pass
+        cached = self._facts.get(order_id)
+        facts = cached[0] if cached is not None else None
+        links = [link for link in await self._links.find_by_order(order_id) if link.kind in self._rules.link_kinds]
+        tickets: dict[str, Link | None] = {self._bare(link.reference): link for link in links}
+        for target in cached[1] if cached is not None else ():
+            tickets.setdefault(target.ticket_id, None)
+        return [
+            PushRecord(
+                ticket_id=ticket,
+                key=f"dead:{dead_letter_id}",
+                order_id=order_id,
+                order_number=facts.order_number if facts else (link.order_number if link is not None else None),
+                store=facts.store if facts else (link.store if link is not None else None),
+                change_kind=kind,
+                state=state,
+                write="+".join(self._rules.writes),
+                outcome="dead-lettered",
+                at=at,
+                attempts=delivery.attempt,
+                dead_letter_id=dead_letter_id,
+                reason=reason,
+                message_id=message_id,
+            )
+            for ticket, link in tickets.items()
+        ]
+
+    async def _record(self, records: list[PushRecord]) -> None:
+        """History is what agents read about the writes, not a write itself: a failure to record it
+        is logged and never fails (or repeats) the event."""
+        if not records or self._history is None:
+            return
+        try:
+            await self._history.record(records, keep=self._rules.history.keep_per_ticket)
+        except RetriableError as exc:
+            log_event(_log, logging.WARNING, "push.history_failed", error=exc.code)
+
+    def _delivered(self, effect: Effect, attempt: int) -> list[PushRecord]:
+        note = effect.note
+        if note is None or self._history is None:
+            return []
+        at = self._now()
+        return [
+            PushRecord(
+                ticket_id=ticket,
+                key=effect.idempotency_key,
+                order_id=note.order_id,
+                order_number=note.order_number,
+                store=note.store,
+                change_kind=note.change_kind,
+                state=note.state,
+                write=effect.name,
+                text=note.text,
+                outcome="delivered",
+                at=at,
+                attempts=attempt,
+                message_id=note.message_id,
+            )
+            for ticket in note.tickets
+        ]
+
+    def _owner(self, delivery: Delivery) -> str:
+        return f"{self._options.name}/{delivery.entry_id}"
 
     @staticmethod
     async def _settle(step: object) -> None:
@@ -303,7 +461,7 @@ class PushWorker:
 
     async def _process(self, delivery: Delivery) -> tuple[Outcome, int]:
         event = decode_queued(delivery.payload)
-        owner = f"{self._options.name}/{delivery.entry_id}"
+        owner = self._owner(delivery)
         match event:
             case QueuedRefresh(resource_id=order_id):
                 return await self._refresh(order_id, trigger=delivery.message_id, owner=owner)
@@ -384,6 +542,7 @@ class PushWorker:
         """
         if not effects:
             return 0
+        self._open[held.owner] = {effect.idempotency_key: effect for effect in effects}
         try:
             return await self._perform(effects, held, ahead=msgspec.structs.replace(raised, pending=tuple(effects)))
         except FatalError:
@@ -403,7 +562,7 @@ class PushWorker:
         except FatalError:
             await self._settle(held.leave(done))
             raise
-        await held.together(held.store(done))
+        await held.together(held.store(done), with_history=True)
         return done
 
     async def _plan_changes(self, changes: list[StatusChange]) -> list[Effect]:
@@ -450,6 +609,8 @@ class PushWorker:
         recorded done; one that is not idempotent by nature is first looked for with its declared read.
         """
         owner = held.owner
+        attempt = self._attempts.get(owner, 1)
+        unsent = self._open.get(owner, {})
         sent = 0
         for effect in effects:
             key = effect.idempotency_key
@@ -467,6 +628,10 @@ class PushWorker:
             )
             ahead = None
             if reservation.state == "done":
+                unsent.pop(key, None)
+                # Done by a holder that may have died before its history entry was stored: record it
+                # (again: an entry the ticket holds already under this key is left as it is).
+                held.remember(self._delivered(effect, attempt))
                 continue
             if reservation.state == "busy":
                 raise RetriableError("the same write is in progress in another worker")
@@ -488,7 +653,9 @@ class PushWorker:
             except BaseException:
                 await self._settle(self._idempotency.abandon(effect.idempotency_key, owner=owner))
                 raise
+            unsent.pop(key, None)
             held.defer(self._idempotency.complete(effect.idempotency_key, owner=owner))
+            held.remember(self._delivered(effect, attempt))
         return sent
 
     async def _arrived(self, effect: Effect) -> bool:
@@ -533,9 +700,14 @@ class PushWorker:
 
     def _remember(self, order: CtOrder) -> tuple[OrderFacts, tuple[Target, ...]]:
         """Cache the order's facts and automatic target (stored links are read on every event)."""
-        market = resolve_market(self._markets, order.store.key if order.store else None, order.locale, order.country)
+        store = order.store.key if order.store else None
+        market = resolve_market(self._markets, store, order.locale, order.country)
         facts = OrderFacts(
-            order_id=order.id, order_number=order.order_number, locale=market.locale, locale_chain=market.locale_chain
+            order_id=order.id,
+            order_number=order.order_number,
+            locale=market.locale,
+            locale_chain=market.locale_chain,
+            store=store,
         )
         auto: tuple[Target, ...] = ()
         if self._auto_link_field and "ticket" in self._rules.link_kinds and order.custom:
@@ -577,13 +749,21 @@ class PushWorker:
                 raise RetriableError("the order is being handled by another worker")
             await asyncio.sleep(self._rng.uniform(0.005, 0.05))
         held = _Held(
-            self._gates, resource, entry, owner, self._options.lease_seconds, held_since=asked_at, clock=self._clock
+            self._gates,
+            resource,
+            entry,
+            owner,
+            self._options.lease_seconds,
+            held_since=asked_at,
+            clock=self._clock,
+            recorder=self._record,
         )
         try:
             yield held
         finally:
             if not held.left:
-                await self._settle(held.together(self._gates.leave(resource, ticket=entry.ticket)))
+                leaving = self._gates.leave(resource, ticket=entry.ticket)
+                await self._settle(held.together(leaving, with_history=True))
 
 
 class _Held:
@@ -603,6 +783,11 @@ class _Held:
     one pipeline with the next storage call of the event (the next key's reservation, or leaving the
     gate), which it does not depend on, and both are awaited. It still reaches the store before the
     entry is acknowledged or the gate opens, and a failure to record it fails the event as before.
+    The push-history entries of the event's writes go in one call, in the pipeline that clears the
+    writes from the mark (leaving, or storing the mark after finishing a previous holder's writes),
+    ahead of it: until then a crash leaves the writes pending, and whoever finishes them records
+    them (a write found done is recorded again, which its key makes a no-op). A failure to store
+    the history is logged only: it is what agents read about the writes, not a write.
     """
 
     _RENEW_SHARE: Final = 0.5
@@ -617,8 +802,11 @@ class _Held:
         *,
         held_since: float,
         clock: Callable[[], float] = time.monotonic,
+        recorder: Callable[[list[PushRecord]], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self._clock = clock
+        self._recorder = recorder
+        self._history: list[PushRecord] = []
         self._gates = gates
         self._resource = resource
         self._ticket = entry.ticket
@@ -629,13 +817,17 @@ class _Held:
         self._lease_seconds = lease_seconds
         self._held_since = held_since
         self.left = False
-        self._deferred: Coroutine[Any, Any, object] | None = None
+        self._deferred: list[Coroutine[Any, Any, object]] = []
+
+    def remember(self, records: list[PushRecord]) -> None:
+        """History entries of writes done under this gate: stored in one call, with the step that
+        clears the writes from the mark (:meth:`leave`, or storing the mark after finishing them)."""
+        self._history += records
 
     def defer(self, completion: Coroutine[Any, Any, object]) -> None:
-        """Send ``completion`` with the next storage call of this event (:meth:`together`)."""
-        if self._deferred is not None:
-            raise RuntimeError("a deferred completion is still pending")  # _perform awaits each before the next
-        self._deferred = completion
+        """Send ``completion`` with the next storage call of this event (:meth:`together`), after
+        those deferred before it."""
+        self._deferred.append(completion)
 
     async def together(
         self,
@@ -643,6 +835,7 @@ class _Held:
         *,
         undo: Callable[[T], Awaitable[None]] | None = None,
         ahead: Mark | None = None,
+        with_history: bool = False,
     ) -> T:
         """Await ``call``, the deferred completion, if any, and the write-ahead mark ``ahead``, if
         given, submitted in the same loop turn so that the script batcher sends them as one pipeline.
@@ -650,8 +843,13 @@ class _Held:
         If the completion or the mark failed, its error is raised, after ``undo`` took back what
         ``call`` did.
         """
-        deferred, self._deferred = self._deferred, None
-        alongside: list[Awaitable[object]] = [] if deferred is None else [deferred]
+        alongside: list[Awaitable[object]] = [*self._deferred]
+        self._deferred.clear()
+        if with_history and self._history and self._recorder is not None:
+            # Before ``call`` in the pipeline (on SQLite, in its transaction): the mark that ``call``
+            # stores no longer lists the writes, so no later holder would record them.
+            alongside.append(self._recorder(self._history))
+            self._history = []
         if ahead is not None:
             alongside.append(self.store(ahead))
         if not alongside:
@@ -687,7 +885,8 @@ class _Held:
     async def leave(self, mark: Mark) -> bool:
         """Store ``mark`` and open the gate; ``False`` if the lease ran out first (nothing stored)."""
         self.left = True
-        return await self.together(self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format()))
+        leaving = self._gates.leave(self._resource, ticket=self._ticket, mark=mark.format())
+        return await self.together(leaving, with_history=True)
 
     async def leave_raising(self, mark: Mark) -> None:
         """:meth:`leave` for a mark that must be stored: a lost lease sends the entry round again."""

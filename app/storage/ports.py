@@ -8,6 +8,7 @@ must fail fast, never hang). No other exception escapes a backend. Times are tim
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
@@ -26,6 +27,8 @@ __all__ = [
     "Link",
     "LinkStore",
     "NewEvent",
+    "PushHistory",
+    "PushRecord",
     "QueueStats",
     "Reservation",
     "SequenceGates",
@@ -192,8 +195,9 @@ class EventQueue(Protocol):
         """Not now: deliver again (to any consumer) once ``delay_seconds`` have passed."""
         ...
 
-    async def dead_letter(self, entry_id: str, *, reason: str) -> bool:
-        """Give up: move the entry to the dead-letter list with its attempts and reason."""
+    async def dead_letter(self, entry_id: str, *, reason: str) -> str | None:
+        """Give up: move the entry to the dead-letter list with its attempts and reason. Returns the
+        dead letter's id (what ``get_dead_letter`` and ``replay`` take), ``None`` if the lease was lost."""
         ...
 
     async def dead_letters(self, *, limit: int = 100, after: str | None = None) -> list[DeadLetter]:
@@ -331,6 +335,59 @@ class AuditLog(Protocol):
         ...
 
 
+# -- push history ---------------------------------------------------------------------------------
+
+
+class PushRecord(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One settled write of the status pusher to one ticket, as an agent would want to see it.
+
+    Holds what the write said in words (``text``), never the request body, and no personal data
+    beyond what that text itself holds.
+    """
+
+    ticket_id: str
+    key: str
+    """Identifies the entry within its ticket: the write's idempotency key (``delivered``), or
+    ``dead:<dead letter id>`` (``dead-lettered``). Recording a key the ticket holds already is a no-op."""
+    order_id: str
+    order_number: str | None = None
+    store: str | None = None
+    """Store key of the order when it was written: store-limited callers see only their stores' entries."""
+    change_kind: str
+    """The kind of change, as ``[texts]`` of ``mappings/push.toml`` names it (``shipment-state``, ``refund``, …)."""
+    state: str | None = None
+    """The commercetools state the change set, when it has one (``Shipped``, ``Cancelled``, …)."""
+    write: str
+    """The ``[writes.<name>]`` of ``mappings/push.toml`` (``storage``, ``memo``); for a dead-lettered
+    event, the writes it would have made, joined by ``+``."""
+    text: str | None = None
+    """The status sentence of the change (what the memo says), ``None`` when the change has none."""
+    outcome: Literal["delivered", "dead-lettered"]
+    at: datetime
+    attempts: int
+    dead_letter_id: str | None = None
+    reason: str | None = None
+    """Why the event was given up, in plain words (dead-lettered entries)."""
+    message_id: str | None = None
+    """The commercetools message the write came from (or the re-read's trigger)."""
+    id: str = ""
+    """Assigned by the store on record; ids sort in record order."""
+
+
+@runtime_checkable
+class PushHistory(Protocol):
+    """Per-ticket history of the pusher's settled writes, newest kept, bounded per ticket."""
+
+    async def record(self, records: Sequence[PushRecord], *, keep: int) -> int:
+        """Store every record whose ``(ticket_id, key)`` is not held yet, then keep only the newest
+        ``keep`` entries of each ticket written to. Atomic per call; returns how many were new."""
+        ...
+
+    async def for_ticket(self, ticket_id: str, *, limit: int = 50, after: str | None = None) -> list[PushRecord]:
+        """Up to ``limit`` entries of the ticket, newest first; ``after`` (an id) pages further back."""
+        ...
+
+
 # -- the bundle ---------------------------------------------------------------------------------
 
 
@@ -346,6 +403,7 @@ class Storage(Protocol):
     gates: SequenceGates
     cursors: CursorStore
     audit: AuditLog
+    history: PushHistory
 
     async def ping(self) -> None:
         """Raise ``StorageUnavailableError`` unless the backend answers now (readiness)."""

@@ -12,13 +12,22 @@ from datetime import UTC, datetime
 
 import redis.asyncio
 
-from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore, SequenceGates
+from app.storage.ports import (
+    AuditLog,
+    CursorStore,
+    EventQueue,
+    IdempotencyStore,
+    LinkStore,
+    PushHistory,
+    SequenceGates,
+)
 from app.storage.redis_store.audit import RedisAuditLog
 from app.storage.redis_store.batching import ScriptBatcher
 from app.storage.redis_store.cursors import RedisCursorStore
 from app.storage.redis_store.events import RedisEventQueue
 from app.storage.redis_store.gates import RedisSequenceGates
 from app.storage.redis_store.guard import Guard, describe_server, open_client
+from app.storage.redis_store.history import RedisPushHistory
 from app.storage.redis_store.idempotency import RedisIdempotencyStore
 from app.storage.redis_store.keys import KeyScheme
 from app.storage.redis_store.links import RedisLinkStore
@@ -34,7 +43,7 @@ def _utc_now() -> datetime:
 
 
 class RedisStorage:
-    """All five stores on one Redis connection pool.
+    """All the stores on one Redis connection pool.
 
     Every handle on one ``namespace`` must use the same ``consumer_group``: the queue deletes an
     entry from the stream once its group is done with it, so a second group would lose entries.
@@ -74,6 +83,7 @@ class RedisStorage:
         self.gates: SequenceGates = RedisSequenceGates(scripts, self.keys, self._guard)
         self.cursors: CursorStore = RedisCursorStore(client, scripts, self.keys, self._guard)
         self.audit: AuditLog = RedisAuditLog(client, self.keys, self._guard, scan_budget=AUDIT_SCAN_BUDGET)
+        self.history: PushHistory = RedisPushHistory(scripts, self.keys, self._guard)
 
     @classmethod
     async def open(

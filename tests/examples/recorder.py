@@ -21,6 +21,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ from app.asgi import create_app
 from app.sandbox.commercetools import create_commercetools_sandbox
 from app.sandbox.commercetools.seed import DEMO_CUSTOMER_EMAIL, DEMO_ORDER_NUMBER, DEMO_TICKET_ID, SHARED_EMAIL
 from app.settings import Secret
-from app.storage.ports import Storage
+from app.storage.ports import PushRecord, Storage
 from tests.push.payloads import message, platform
 from tests.support import REPO, auth, settings_for
 
@@ -71,8 +72,8 @@ class Example:
     raw_body: Callable[[dict[str, str]], bytes] | None = None
     # Event receiver: the sender's shared secret instead of a caller token.
     sender: bool = False
-    # Run before the request: seeds what the example needs.
-    prepare: Callable[[Storage], Awaitable[None]] | None = None
+    # Run before the request, with the values earlier answers gave: seeds what the example needs.
+    prepare: Callable[[Storage, dict[str, str]], Awaitable[None]] | None = None
 
 
 def _shipped_event(bound: dict[str, str]) -> bytes:
@@ -92,10 +93,55 @@ def _shipped_message(order_id: str) -> dict[str, Any]:
     )
 
 
-async def _seed_dead_letter(storage: Storage) -> None:
+async def _seed_dead_letter(storage: Storage, _bound: dict[str, str]) -> None:
     # What the pusher does after novomind rejects a status update for good.
     [delivery] = await storage.queue.receive("examples", max_count=1)
     await storage.queue.dead_letter(delivery.entry_id, reason="novomind rejected the request (HTTP 404)")
+
+
+async def _seed_push_history(storage: Storage, bound: dict[str, str]) -> None:
+    # What the pusher records: an earlier change written to the demo ticket (its storage merge and its
+    # memo), then the shipped event above, which novomind refused for good (the dead letter above).
+    order_id, store = bound["orderId"], bound.get("orderStore")
+    confirmed = "Bestellung DE-100001 wurde bestätigt."
+    at = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    written = [
+        PushRecord(
+            ticket_id="100042",
+            key=f"example-confirmed-{write}",
+            change_kind="order-state",
+            state="Confirmed",
+            write=write,
+            text=confirmed,
+            outcome="delivered",
+            at=at,
+            attempts=1,
+            message_id="5b2e8f14-3c7a-4d9e-b1f0-6a8c2d4e7f90",
+            order_id=order_id,
+            order_number=DEMO_ORDER_NUMBER,
+            store=store,
+        )
+        for write in ("storage", "memo")
+    ]
+    given_up = PushRecord(
+        ticket_id="100042",
+        key=f"dead:{bound['deadLetterId']}",
+        change_kind="shipment-state",
+        state="Shipped",
+        write="storage+memo",
+        text="Bestellung DE-100001 wurde versandt.",
+        outcome="dead-lettered",
+        at=at,
+        attempts=1,
+        dead_letter_id=bound["deadLetterId"],
+        reason="novomind rejected the request (HTTP 404)",
+        message_id="9c1d0e52-6b1f-4c39-8f0a-2d4b7e3a1c55",
+        order_id=order_id,
+        order_number=DEMO_ORDER_NUMBER,
+        store=store,
+    )
+    await storage.history.record(written, keep=50)
+    await storage.history.record([given_up], keep=50)
 
 
 READ: Final = ("orders:read",)
@@ -127,6 +173,14 @@ EXAMPLES: Final[tuple[Example, ...]] = (
     ),
     Example("ListDeadLetters", "GET", "/v1/dead-letters", ("push:admin",), {"limit": "10"}, prepare=_seed_dead_letter),
     Example("GetDeadLetter", "GET", "/v1/dead-letters/{deadLetterId}", ("push:admin",)),
+    Example(
+        "ListTicketPushes",
+        "GET",
+        f"/v1/tickets/{DEMO_TICKET_ID}/pushes",
+        READ,
+        {"limit": "10"},
+        prepare=_seed_push_history,
+    ),
     Example("ReplayDeadLetter", "POST", "/v1/dead-letters/{deadLetterId}/replay", ("push:admin",)),
     Example("GetProblemTypes", "GET", "/problems"),
 )
@@ -159,7 +213,7 @@ async def run_examples() -> list[dict[str, Any]]:
         storage: Storage = client.app.state.services.storage
         for example in EXAMPLES:
             if example.prepare is not None:
-                await example.prepare(storage)
+                await example.prepare(storage, bound)
             path = example.path.format(**bound)
             headers = {"Authorization": f"Bearer {EVENTS_SECRET}"} if example.sender else {}
             if example.scopes:
@@ -198,6 +252,8 @@ async def run_examples() -> list[dict[str, Any]]:
 def _bind(operation: str, answer: Any, bound: dict[str, str]) -> None:
     if operation == "GetOrder":
         bound["orderId"] = answer["id"]
+        if answer.get("store"):
+            bound["orderStore"] = answer["store"]
     if operation == "FindCustomers":
         bound["customerId"] = answer["results"][0]["id"]
     if operation == "ListDeadLetters":

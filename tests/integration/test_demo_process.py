@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -12,10 +13,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 
+from app.demo import DEMO_WIDGET_SECRET
+from app.widget.context import verify
 from tests.support import REPO
 
 pytestmark = pytest.mark.integration
@@ -57,6 +61,7 @@ ADMIN = re.compile(
     r'curl -s -H "Authorization: Bearer (?P<token>[^"]+)" (?P<url>http://127\.0\.0\.1:\d+/v1/dead-letters)'
 )
 SECRET_LINE = re.compile(r"export GATEWAY_JWT_SECRET=(?P<secret>\S+)")
+DESK = re.compile(r"(?P<url>http://127\.0\.0\.1:\d+/__sim/desk/(?P<ticket>\d+))")
 
 
 def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -77,6 +82,7 @@ def test_demo_prints_a_curl_that_works_and_stops_on_ctrl_c(tmp_path: Path) -> No
         assert response.status_code == 200, response.text
         assert response.json()["locale"] == "de-DE"
         _status_push_as_printed(output.text)
+        _the_desk_as_printed(output.text, match["url"])
         _the_guide_as_printed(output.text, data_dir)
         _the_widget_link_as_printed(output.text)
         output.wait_for(re.compile(r'"app\.access"[^\n]*"status": ?200'), seconds=10)  # the access log is on
@@ -111,6 +117,37 @@ def _the_guide_as_printed(text: str, data_dir: Path) -> None:
     assert order
     assert httpx.get(order["url"], headers={"Authorization": f"Bearer {minted}"}, timeout=10).status_code == 200
     assert (data_dir / "gateway.sqlite3").is_file()
+
+
+def _the_desk_as_printed(text: str, order_url: str) -> None:
+    """The sandbox desk page: the seeded ticket with the memo the pusher just wrote, CSP-clean, and an
+    iframe of the widget whose link verifies and which the gateway serves for framing by the desk."""
+    desk = DESK.search(text)
+    assert desk, text
+    page = httpx.get(desk["url"], timeout=10)
+    assert page.status_code == 200, page.text
+    desk_csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in desk_csp
+    assert "script-src" not in desk_csp
+    assert "unsafe-inline" not in desk_csp
+    assert "<script" not in page.text
+    assert "Wo bleibt meine Bestellung DE-100001?" in page.text
+    assert "zugestellt" in page.text, "the memo the status push wrote is on the ticket"
+    frames = re.findall(r'<iframe [^>]*src="([^"]+)"', page.text)
+    assert len(frames) == 1, page.text
+    widget_url = html.unescape(frames[0])
+    gateway = urlsplit(order_url)
+    parts = urlsplit(widget_url)
+    assert (parts.scheme, parts.netloc, parts.path) == (gateway.scheme, gateway.netloc, "/widget")
+    context = verify(parse_qsl(parts.query), secret=DEMO_WIDGET_SECRET, now=time.time(), max_ttl_seconds=3600)
+    assert context.ticket_id == f"T-{desk['ticket']}"
+    desk_origin = f"{urlsplit(desk['url']).scheme}://{urlsplit(desk['url']).netloc}"
+    assert f"frame-src {gateway.scheme}://{gateway.netloc}" in desk_csp
+    widget = httpx.get(
+        widget_url, headers={"Sec-Fetch-Dest": "iframe", "Referer": desk["url"], "Origin": desk_origin}, timeout=10
+    )
+    assert widget.status_code == 200, widget.text
+    assert f"frame-ancestors {desk_origin}" in widget.headers["content-security-policy"]
 
 
 def _status_push_as_printed(text: str) -> None:

@@ -31,6 +31,7 @@ def test_the_shipped_push_mapping_declares_storage_then_memo() -> None:
     assert list(push.writes) == ["storage", "memo"]
     assert push.writes["storage"].path == "/iMail/api/rest/tickets/{ticketId}/storage"
     assert push.poll.channels["orders"].interval_seconds == 30
+    assert push.history.keep_per_ticket == 50
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,8 @@ def test_the_shipped_push_mapping_declares_storage_then_memo() -> None:
         ),
         (WRITES + '[labels.xx-nope.order-state]\nOpen = "x"\n', ["unknown locale 'xx-nope'"]),
         (WRITES + "[retry]\nmax-attempts = 0\n", ["max-attempts must be between 1 and 100"]),
+        (WRITES + "[history]\nkeep-per-ticket = 0\n", ["keep-per-ticket must be between 1 and 1000"]),
+        (WRITES + "[history]\nkeep = 5\n", ["unknown key 'history.keep'", "keep-per-ticket"]),
         (WRITES + "[poll.channels.orders]\nmessage-types = []\n", ["message-types needs at least one"]),
         (WRITES + '[poll.channels.orders]\nmessage-types = ["orderStateChanged"]\n', ["message type names"]),
         ("linkkinds = []\n" + WRITES, ["unknown key 'linkkinds'", "allowed here: link-kinds"]),

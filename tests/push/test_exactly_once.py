@@ -22,7 +22,7 @@ from app.mapping.schema import PushWrite
 from app.novomind.client import NovomindClient, NovomindReply, NovomindWrite
 from app.push.worker import Mark, PushWorker
 from app.sandbox.faults import Fault
-from app.storage.ports import EventQueue, IdempotencyStore, SequenceGates
+from app.storage.ports import EventQueue, IdempotencyStore, PushHistory, SequenceGates
 from tests.push.payloads import ORDER_ID, message
 from tests.push.test_worker import MAPPINGS, TICKET, Harness, _order, clocked, with_retry
 
@@ -84,6 +84,7 @@ def doomed_worker(harness: Harness, dies_after: Callable[[NovomindWrite], bool],
     worker._queue = cast(EventQueue, Mortal(storage.queue, life))
     worker._gates = cast(SequenceGates, Mortal(storage.gates, life))
     worker._idempotency = cast(IdempotencyStore, Mortal(storage.idempotency, life))
+    worker._history = cast(PushHistory, Mortal(storage.history, life))
     worker._tickets = DyingWriter(harness.client, life, dies_after)
     return worker
 
@@ -165,6 +166,31 @@ async def test_a_memo_whose_answer_was_lost_is_found_by_its_reference_and_not_se
     reads = [r for r in clocked.sandbox.state.novomind.requests if r.method == "GET" and r.path.endswith("/memos")]
     assert len(reads) == 1, "the memo was looked for once"
     assert clocked.ticket()["ct.shipmentState"] == "Shipped"
+
+
+async def test_a_worker_killed_after_its_writes_leaves_one_history_entry_per_write(clocked: Harness) -> None:
+    """Killed after the memo's POST: the storage write was recorded done (with the memo's reservation),
+    the event's history entries not yet (they go with leaving the gate). Whoever finishes the pending
+    writes records both, the done one too; the redelivered entry, now stale, adds nothing."""
+    assert clocked.clock is not None
+    await prime(clocked)
+    await clocked.deliver(message("OrderShipmentStateChanged", seq=2, message_id="m2", shipmentState="Shipped"))
+    await die_handling_one(doomed_worker(clocked, is_memo, MAPPINGS), clocked)
+    assert [e.message_id for e in await clocked.storage.history.for_ticket(str(TICKET))] == ["m1", "m1"]
+
+    clocked.clock.advance(6)
+    while await clocked.worker.run_once():
+        pass
+
+    entries = await clocked.storage.history.for_ticket(str(TICKET))
+    assert sorted((e.message_id, e.write, e.outcome) for e in entries) == [
+        ("m1", "memo", "delivered"),
+        ("m1", "storage", "delivered"),
+        ("m2", "memo", "delivered"),
+        ("m2", "storage", "delivered"),
+    ]
+    assert len({e.key for e in entries}) == 4
+    assert clocked.memos() == ["Bestellung ON-1001 ist versandbereit.", "Bestellung ON-1001 wurde versandt."]
 
 
 async def test_without_a_verification_read_a_crash_costs_at_most_one_duplicate_memo(clocked: Harness) -> None:

@@ -139,6 +139,8 @@ class Harness:
             rng=rng,
             observe=observe,
             clock=time.monotonic if self.clock is None else self.clock.monotonic,
+            history=self.storage.history,
+            now=self.clock.now if self.clock is not None else lambda: datetime.now(UTC),
         )
 
     async def deliver(self, msg: dict[str, Any]) -> str:
@@ -571,6 +573,7 @@ async def test_a_writes_completion_travels_with_the_events_next_storage_call_and
     steps.wrap(storage.idempotency, "complete", key_label("complete"))
     steps.wrap(storage.gates, "leave", lambda *_, **__: "leave")
     steps.wrap(storage.queue, "ack", lambda *_, **__: "ack")
+    steps.wrap(storage.history, "record", lambda records, **_: f"history of {len(records)}")
     try:
         await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
         assert await harness.drain() == 1
@@ -579,10 +582,12 @@ async def test_a_writes_completion_travels_with_the_events_next_storage_call_and
             delattr(store, method)
         delattr(storage.gates, "leave")
         delattr(storage.queue, "ack")
+        delattr(storage.history, "record")
     order = [label for label, _ in steps.started]
-    assert order == ["reserve 0", "complete 0", "reserve 1", "complete 1", "leave", "ack"]
+    # The event's history entries go out in one call, in the turn (pipeline) of leaving the gate, ahead of it.
+    assert order == ["reserve 0", "complete 0", "reserve 1", "complete 1", "history of 2", "leave", "ack"]
     assert steps.started_with("reserve 1") == {"complete 0"}
-    assert steps.started_with("leave") == {"complete 1"}
+    assert steps.started_with("leave") == {"complete 1", "history of 2"}
     assert steps.started_with("ack") == frozenset()
     assert harness.memos() == ["Bestellung ON-1001 wurde versandt."]
 
@@ -751,3 +756,89 @@ async def test_a_write_novomind_keeps_refusing_is_sent_exactly_max_attempts_time
     [letter] = await harness.storage.queue.dead_letters()
     assert letter.attempts == 3
     assert "gave up after 3 attempts" in letter.reason
+
+
+async def test_each_delivered_write_is_in_the_tickets_history_once_in_words(clocked: Harness) -> None:
+    await clocked.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await clocked.drain()
+    await clocked.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await clocked.drain()
+
+    entries = await clocked.storage.history.for_ticket(str(TICKET))
+
+    assert [(e.write, e.outcome, e.text, e.change_kind, e.state) for e in entries] == [
+        ("memo", "delivered", "Bestellung ON-1001 wurde versandt.", "shipment-state", "Shipped"),
+        ("storage", "delivered", "Bestellung ON-1001 wurde versandt.", "shipment-state", "Shipped"),
+    ]
+    assert {(e.order_id, e.order_number, e.store, e.attempts, e.at, e.message_id) for e in entries} == {
+        (ORDER_ID, "ON-1001", "de-store", 1, clocked.clock.now() if clocked.clock else None, "m1")
+    }
+    assert all(e.dead_letter_id is None and e.reason is None for e in entries)
+    assert await clocked.storage.history.for_ticket(str(OTHER_TICKET)) == []
+
+
+async def test_a_write_retried_then_delivered_is_one_entry_with_its_attempt(clocked: Harness) -> None:
+    clocked.sandbox.state.novomind.faults.inject(Fault(path_contains="/memos", status=503, retry_after="0", times=1))
+    await clocked.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await clocked.drain()
+    assert clocked.clock is not None
+    clocked.clock.advance(60)  # past the backoff
+    await clocked.drain()
+
+    entries = await clocked.storage.history.for_ticket(str(TICKET))
+
+    assert [(e.write, e.attempts) for e in entries] == [("memo", 2), ("storage", 1)]
+    assert clocked.memos() == ["Bestellung ON-1001 wurde versandt."]
+
+
+async def test_an_event_that_gives_up_tells_every_linked_ticket_why(harness: Harness) -> None:
+    await harness.storage.links.put(
+        Link(kind="ticket", reference=str(OTHER_TICKET), order_id=ORDER_ID, linked_by="t", linked_at=datetime.now(UTC))
+    )
+    harness.sandbox.state.novomind.faults.inject(Fault(path_contains="/memos", status=400, times=1))
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await harness.drain()
+    [letter] = await harness.storage.queue.dead_letters()
+
+    first = await harness.storage.history.for_ticket(str(TICKET))
+    other = await harness.storage.history.for_ticket(str(OTHER_TICKET))
+
+    # The event's first memo (to TICKET's process) was refused: TICKET's storage write had gone through.
+    assert [(e.write, e.outcome) for e in first] == [("memo", "dead-lettered"), ("storage", "delivered")]
+    dead = first[0]
+    assert (dead.dead_letter_id, dead.reason, dead.attempts, dead.key) == (
+        letter.id,
+        letter.reason,
+        1,
+        f"dead:{letter.id}",
+    )
+    assert "rejected" in (dead.reason or "") or "400" in (dead.reason or "")
+    # OTHER_TICKET's writes come after the failed memo: none was sent, both are named.
+    assert [(e.write, e.outcome, e.dead_letter_id) for e in other] == [("storage+memo", "dead-lettered", letter.id)]
+
+
+async def test_an_event_that_gives_up_before_planning_tells_the_linked_tickets(harness: Harness) -> None:
+    await harness.deliver(message("OrderShipmentStateChanged", seq=1, message_id="m1", shipmentState="Shipped"))
+    await harness.drain()  # the worker now knows the order's number and store
+    await harness.storage.queue.enqueue(
+        msgspec.structs.replace(
+            to_new_event(decode_delivery(platform(message("OrderShipmentStateChanged", seq=2, message_id="m2"))))
+            or pytest.fail("no event"),
+            payload=b"not json",
+            message_id="m-bad",
+            key=ORDER_ID,
+        )
+    )
+    await harness.drain()
+    [letter] = await harness.storage.queue.dead_letters()
+
+    [dead, *_delivered] = await harness.storage.history.for_ticket(str(TICKET))
+
+    assert (dead.outcome, dead.write, dead.change_kind, dead.dead_letter_id, dead.message_id) == (
+        "dead-lettered",
+        "storage+memo",
+        "unknown",
+        letter.id,
+        "m-bad",
+    )
+    assert (dead.order_id, dead.order_number, dead.store) == (ORDER_ID, "ON-1001", "de-store")

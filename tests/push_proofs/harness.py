@@ -669,3 +669,29 @@ def report(name: str, backend: Backend, **figures: Any) -> str:
     line = "PUSH-PROOF " + json.dumps({"proof": name, "backend": backend.name, **figures}, sort_keys=False)
     print(line)
     return line
+
+
+async def history_mismatches(store: Storage, streams: Sequence[OrderStream], ledger: Ledger) -> list[str]:
+    """Where a ticket's push history disagrees with what novomind holds: every write novomind applied
+    has exactly one ``delivered`` entry on its ticket, under its idempotency key, and no entry names a
+    write novomind did not apply. A write sent again after a crash (its worker died before recording
+    it done) must not show twice."""
+    applied: dict[int, set[str]] = {}
+    for request in ledger.writes():
+        key = _header(request, "idempotency-key")
+        if key is None or ledger.effects.get(key, {}).get("applied", 0) < 1:
+            continue
+        parts = request["path"].split("/")
+        if request["path"].endswith(("/memos", "/storage")):
+            applied.setdefault(int(parts[-2]), set()).add(key)
+    problems: list[str] = []
+    for stream in streams:
+        entries = await store.history.for_ticket(str(stream.ticket_id), limit=1000)
+        keys = [e.key for e in entries if e.outcome == "delivered"]
+        if len(keys) != len(set(keys)):
+            problems.append(f"ticket {stream.ticket_id}: a write has two history entries")
+        expected = applied.get(stream.ticket_id, set())
+        if set(keys) != expected:
+            missing, extra = len(expected - set(keys)), len(set(keys) - expected)
+            problems.append(f"ticket {stream.ticket_id}: {missing} applied writes without entry, {extra} extra entries")
+    return problems

@@ -32,6 +32,7 @@ from tests.push_proofs.harness import (
     PushProcess,
     candidate_orders,
     encode_delivery,
+    history_mismatches,
     interleaved,
     judge,
     latest_orders,
@@ -119,3 +120,4 @@ async def test_sigkill_at_random_points_loses_nothing_and_applies_nothing_twice(
     assert verdict.memo_problems == []
     assert verdict.lost == []
     assert verdict.state_mismatches == []
+    assert await history_mismatches(store, streams, ledger) == [], "history must show each applied write once"

@@ -41,6 +41,7 @@ from tests.push_proofs.harness import (
     PushProcess,
     candidate_orders,
     encode_delivery,
+    history_mismatches,
     interleaved,
     judge,
     latest_orders,
@@ -154,4 +155,5 @@ async def test_sigkilled_pushers_leave_no_regression_no_duplicate_memo_and_nothi
     assert verdict.memo_problems == []
     assert verdict.lost == []
     assert verdict.state_mismatches == []
+    assert await history_mismatches(store, streams, ledger) == [], "history must show each applied write once"
     assert [(x.message_id, x.reason) for x in letters] == []

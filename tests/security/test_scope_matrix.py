@@ -58,6 +58,7 @@ CONTRACT: dict[str, tuple[str, ...] | None] = {
     "GetLink": ("orders:read",),
     "DeleteLink": ("links:write",),
     "FindLinks": ("orders:read",),
+    "ListTicketPushes": ("orders:read",),
     "QueryAudit": ("audit:read",),
     "ListDeadLetters": ("push:admin",),
     "GetDeadLetter": ("push:admin",),

@@ -179,7 +179,7 @@ async def test_attempt_counts_every_delivery_after_release_and_after_lease_expir
     assert fourth.attempt == 4
     assert (fourth.message_id, fourth.payload) == ("msg-1", b"\x00\xff{payload-1}")
     assert fourth.enqueued_at == first.enqueued_at
-    assert await queue.dead_letter(fourth.entry_id, reason="gave up") is True
+    assert await queue.dead_letter(fourth.entry_id, reason="gave up") is not None
     [dead] = await queue.dead_letters()
     assert dead.attempts == 4
 
@@ -223,7 +223,7 @@ async def late_calls(queue: EventQueue, ack: Delivery, release: Delivery, dead_l
     return {
         "ack": await queue.ack(ack.entry_id),
         "release": await queue.release(release.entry_id, delay_seconds=0, reason="late"),
-        "dead_letter": await queue.dead_letter(dead_letter.entry_id, reason="late"),
+        "dead_letter": await queue.dead_letter(dead_letter.entry_id, reason="late") is not None,
     }
 
 
@@ -321,10 +321,11 @@ async def test_dead_letter_keeps_the_entry_with_its_attempts_and_reason(storage:
     second = await only(queue, "c1")
     before = datetime.now(UTC)
 
-    assert await queue.dead_letter(second.entry_id, reason="novomind rejected the memo (422)") is True
+    dead_id = await queue.dead_letter(second.entry_id, reason="novomind rejected the memo (422)")
     after = datetime.now(UTC)
 
     [dead] = await queue.dead_letters()
+    assert dead.id == dead_id, "dead_letter answers the id the list shows"
     assert (dead.message_id, dead.key, dead.payload, dead.attempts, dead.reason) == (
         "msg-1",
         "order-9",
@@ -339,7 +340,7 @@ async def test_dead_letter_keeps_the_entry_with_its_attempts_and_reason(storage:
     assert await queue.receive("c2", lease_seconds=LONG) == []
     assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=1)
     assert await queue.ack(second.entry_id) is False, "a dead-lettered entry is not leased any more"
-    assert await queue.dead_letter(second.entry_id, reason="twice") is False
+    assert await queue.dead_letter(second.entry_id, reason="twice") is None
     assert len(await queue.dead_letters()) == 1
 
 
@@ -352,7 +353,7 @@ async def test_dead_letters_are_ordered_by_id_in_the_order_they_died_and_page_wi
     assert len(deliveries) == total
     dying_order = [deliveries[index] for index in (5, 0, 11, 3, 1, 10, 2, 9, 4, 8, 6, 7)]
     for delivery in dying_order:
-        assert await queue.dead_letter(delivery.entry_id, reason=f"reason {delivery.message_id}") is True
+        assert await queue.dead_letter(delivery.entry_id, reason=f"reason {delivery.message_id}") is not None
 
     listed = await queue.dead_letters(limit=100)
 
@@ -420,7 +421,7 @@ async def test_unknown_ids_are_answered_not_raised(storage: Storage) -> None:
     for unknown in ["not-an-id", "999999", "0-1", "9999999999999-0"]:
         assert await queue.ack(unknown) is False, unknown
         assert await queue.release(unknown, delay_seconds=0, reason="x") is False, unknown
-        assert await queue.dead_letter(unknown, reason="x") is False, unknown
+        assert await queue.dead_letter(unknown, reason="x") is None, unknown
         assert await queue.get_dead_letter(unknown) is None, unknown
         assert await queue.replay(unknown) is None, unknown
     assert queue_counts(await queue.stats()) == QueueStats(ready=1, delayed=0, in_flight=0, dead=0)

@@ -24,6 +24,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
 from app.sandbox.novomind.config import NovomindSandboxConfig, SeedTicket
+from app.sandbox.novomind.desk import DeskWidget, desk_page, desk_stylesheet
 from app.sandbox.novomind.faults import Fault
 from app.sandbox.novomind.frontdoor import FrontDoor
 from app.sandbox.novomind.state import NovomindSandboxState, RecordedRequest, StoredAnswer, Ticket
@@ -361,8 +362,13 @@ def _handle_unexpected(request: AnyRequest, __: Exception) -> Response[bytes]:
     return _error_response(request, generic_error(500))
 
 
-def create_novomind_sandbox(config: NovomindSandboxConfig | None = None) -> Litestar:
-    """A Litestar app that behaves like novomind iAGENT's REST API; `app.state.novomind` steers it."""
+def create_novomind_sandbox(
+    config: NovomindSandboxConfig | None = None, *, desk_widget: DeskWidget | None = None
+) -> Litestar:
+    """A Litestar app that behaves like novomind iAGENT's REST API; `app.state.novomind` steers it.
+
+    `desk_widget`: the signed widget URL for a ticket, framed by the desk page `/__sim/desk/{id}`.
+    """
     state = NovomindSandboxState(config or NovomindSandboxConfig())
     app = Litestar(
         route_handlers=[
@@ -383,13 +389,15 @@ def create_novomind_sandbox(config: NovomindSandboxConfig | None = None) -> Lite
             list_effects,
             reset,
             expire_tokens,
+            desk_page,
+            desk_stylesheet,
         ],
         exception_handlers={
             NovomindError: _handle_novomind_error,
             HTTPException: _handle_http_exception,
             Exception: _handle_unexpected,
         },
-        state=State({"novomind": state}),
+        state=State({"novomind": state, "desk_widget": desk_widget}),
         # A fake of an external system has no API of its own to document.
         openapi_config=None,
         # Logging belongs to whoever embeds the sandbox (the demo, a test run), not to the fake.

@@ -43,6 +43,8 @@ class SeedTicket(msgspec.Struct, frozen=True, forbid_unknown_fields=True, rename
     tenant_id: int = 1
     storage: dict[str, str] = msgspec.field(default_factory=dict)
     created: str = "2026-06-01T08:00:00Z"
+    subject: str | None = None
+    """Simulator-only: what the desk page (`/__sim/desk/{id}`) shows as the ticket's subject."""
 
     def __post_init__(self) -> None:
         if self.id < 1 or (self.process_id is not None and self.process_id < 1):
@@ -82,6 +84,7 @@ DEFAULT_TICKETS: tuple[SeedTicket, ...] = (
         ticket_state="ASSIGNED",
         contact=SeedContact(id=7001, email="anna.schmidt@example.com", external_id="ct-customer-anna"),
         created="2026-05-26T09:12:00Z",
+        subject="Wo bleibt meine Bestellung DE-100001?",
     ),
     SeedTicket(
         id=100051,

@@ -46,6 +46,8 @@ class Ticket(msgspec.Struct):
     contact: dict[str, Any]
     storage: dict[str, str]
     created: str
+    subject: str | None = None
+    """Shown on the simulator's desk page only (``GET /__sim/desk/{id}``), not in the ticket's API view."""
 
     def view(self) -> dict[str, Any]:
         return {
@@ -161,6 +163,7 @@ def _ticket(seed: SeedTicket) -> Ticket:
         contact=contact,
         storage=dict(seed.storage),
         created=seed.created,
+        subject=seed.subject,
     )
 
 

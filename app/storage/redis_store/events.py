@@ -321,15 +321,15 @@ class RedisEventQueue:
             done = await self._release(keys, [self._group, delivery[1], delivery[2], due])
         return int(done) == 1
 
-    async def dead_letter(self, entry_id: str, *, reason: str) -> bool:
+    async def dead_letter(self, entry_id: str, *, reason: str) -> str | None:
         delivery = _DELIVERY_ID.match(entry_id)
         if delivery is None:
-            return False
+            return None
         keys = [self._keys.queue_stream, self._keys.queue_leases, self._keys.queue_dead]
         args: ScriptArgs = [self._group, delivery[1], delivery[2], reason, self._now_us()]
         with self._guard.errors("queue.dead_letter"):
             dead_id = await self._dead_letter(keys, args)
-        return dead_id is not None
+        return None if dead_id is None else public_stream_id(dead_id)
 
     async def dead_letters(self, *, limit: int = 100, after: str | None = None) -> list[DeadLetter]:
         if limit <= 0:

@@ -33,7 +33,7 @@ __all__ = [
     "to_micros",
 ]
 
-CONCERNS: Final = ("links", "queue", "idem", "gates", "cursors", "audit")
+CONCERNS: Final = ("links", "queue", "idem", "gates", "cursors", "audit", "history")
 # Braces would start a different hash tag, colons would blur the namespace/concern boundary.
 _NAMESPACE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _STREAM_ID: Final = re.compile(r"^([0-9]{1,20})-([0-9]{1,20})$")
@@ -67,6 +67,10 @@ class KeyScheme:
         self._cursors = self._prefix("cursors")
         self._gates = self._prefix("gates")
         self.audit_stream = f"{self._prefix('audit')}log"
+        self.history_prefix = self._prefix("history")
+        """A ticket's entries: hash ``<prefix>h:<ticket>`` (key -> record) and sorted set ``<prefix>z:<ticket>``
+        (key by sequence number); the scripts build both from the ticket id, like the link scripts."""
+        self.history_seq = f"{self.history_prefix}seq"
 
     def _prefix(self, concern: str) -> str:
         return f"{self.namespace}:{{{concern}}}:"

@@ -52,7 +52,7 @@ class SqliteIdempotencyStore:
             )
             return Reservation("acquired")
 
-        return await self._db.write("idempotency.reserve", body)
+        return await self._db.write("idempotency.reserve", body, together=True)
 
     async def complete(self, key: str, *, owner: str, result: bytes = b"") -> bool:
         def body(conn: sqlite3.Connection) -> bool:
@@ -64,7 +64,7 @@ class SqliteIdempotencyStore:
             ).rowcount
             return updated > 0
 
-        return await self._db.write("idempotency.complete", body)
+        return await self._db.write("idempotency.complete", body, together=True)
 
     async def abandon(self, key: str, *, owner: str) -> bool:
         def body(conn: sqlite3.Connection) -> bool:
@@ -114,7 +114,7 @@ class SqliteSequenceGates:
             ).rowcount
             return updated > 0
 
-        return await self._db.write("gates.renew", body)
+        return await self._db.write("gates.renew", body, together=True)
 
     async def leave(self, resource: str, *, ticket: int, mark: str | None = None) -> bool:
         def body(conn: sqlite3.Connection) -> bool:
@@ -125,7 +125,7 @@ class SqliteSequenceGates:
             ).rowcount
             return updated > 0
 
-        return await self._db.write("gates.leave", body)
+        return await self._db.write("gates.leave", body, together=True)
 
 
 class SqliteCursorStore:

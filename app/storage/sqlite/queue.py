@@ -161,22 +161,23 @@ class SqliteEventQueue:
 
         return await self._db.write("queue.release", body)
 
-    async def dead_letter(self, entry_id: str, *, reason: str) -> bool:
+    async def dead_letter(self, entry_id: str, *, reason: str) -> str | None:
         delivery = _parse_delivery_id(entry_id)
         if delivery is None:
-            return False
+            return None
 
-        def body(conn: sqlite3.Connection) -> bool:
+        def body(conn: sqlite3.Connection) -> str | None:
             now = self._db.now_ms()
-            moved = conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO dead_letters (message_id, key, payload, attempts, reason, enqueued_at_ms, dead_at_ms)"  # noqa: S608
                 " SELECT message_id, key, payload, attempts, ?, enqueued_at_ms, ? FROM queue_entries"
                 f" WHERE {_LIVE_LEASE}",
                 (reason, now, *delivery, now),
-            ).rowcount
-            if moved:
-                conn.execute("DELETE FROM queue_entries WHERE id = ?", (delivery[0],))
-            return moved > 0
+            )
+            if not cursor.rowcount or cursor.lastrowid is None:
+                return None
+            conn.execute("DELETE FROM queue_entries WHERE id = ?", (delivery[0],))
+            return format_seq(cursor.lastrowid)
 
         return await self._db.write("queue.dead_letter", body)
 

@@ -146,6 +146,23 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "DELETE FROM cursors WHERE name LIKE 'seq:%'",
         ),
     ),
+    Migration(
+        3,
+        "push history: the pusher's settled writes per ticket",
+        (
+            # record: the PushRecord as JSON (read whole, never queried by its fields).
+            """
+            CREATE TABLE push_history (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                ticket_id TEXT NOT NULL,
+                key TEXT NOT NULL,
+                record BLOB NOT NULL,
+                UNIQUE (ticket_id, key)
+            )
+            """,
+            "CREATE INDEX push_history_by_ticket ON push_history (ticket_id, seq)",
+        ),
+    ),
 )
 
 _CREATE_MIGRATIONS = """

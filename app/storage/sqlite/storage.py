@@ -8,9 +8,18 @@ from pathlib import Path
 from typing import Final
 
 from app.errors import StorageUnavailableError
-from app.storage.ports import AuditLog, CursorStore, EventQueue, IdempotencyStore, LinkStore, SequenceGates
+from app.storage.ports import (
+    AuditLog,
+    CursorStore,
+    EventQueue,
+    IdempotencyStore,
+    LinkStore,
+    PushHistory,
+    SequenceGates,
+)
 from app.storage.sqlite.audit import SqliteAuditLog
 from app.storage.sqlite.engine import Database, Lane, to_ms
+from app.storage.sqlite.history import SqlitePushHistory
 from app.storage.sqlite.keys import SqliteCursorStore, SqliteIdempotencyStore, SqliteSequenceGates
 from app.storage.sqlite.links import SqliteLinkStore
 from app.storage.sqlite.queue import SqliteEventQueue
@@ -43,6 +52,7 @@ class SqliteStorage:
         self.gates: SequenceGates = SqliteSequenceGates(db)
         self.cursors: CursorStore = SqliteCursorStore(db)
         self.audit: AuditLog = SqliteAuditLog(db)
+        self.history: PushHistory = SqlitePushHistory(db)
 
     @classmethod
     async def open(

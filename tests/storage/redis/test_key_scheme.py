@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio
 from redis.crc import key_slot
 
-from app.storage.ports import AuditRecord, Link, NewEvent
+from app.storage.ports import AuditRecord, Link, NewEvent, PushRecord
 from app.storage.redis_backend import RedisStorage
 from app.storage.redis_store.keys import CONCERNS, KeyScheme
 from tests.storage.redis.conftest import OpenRedis
@@ -63,6 +63,21 @@ async def full_run(storage: RedisStorage) -> None:
     await storage.cursors.advance("orders", expected=None, value="c1")
     await storage.audit.append(
         AuditRecord(at=AT, subject="agent", action="read.unmasked", resource_type="order", resource_id="o-1")
+    )
+    await storage.history.record(
+        [
+            PushRecord(
+                ticket_id="{t}-1",
+                key="push:1",
+                order_id="o-1",
+                change_kind="snapshot",
+                write="memo",
+                outcome="delivered",
+                at=AT,
+                attempts=1,
+            )
+        ],
+        keep=5,
     )
 
 
