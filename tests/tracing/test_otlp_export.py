@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -29,7 +30,7 @@ class Collector:
     """An OTLP/HTTP trace receiver on loopback: keeps every span it is sent."""
 
     def __init__(self) -> None:
-        self.spans: list[object] = []
+        self.spans: list[Any] = []  # opentelemetry.proto Span messages (untyped)
         received = self.spans
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,7 +117,7 @@ async def test_a_request_and_its_upstream_calls_arrive_as_one_trace(
     )
     assert answer.status_code == 200
     assert spans.flush()
-    by_name = {span.name: span for span in collector.spans}  # type: ignore[attr-defined]
+    by_name = {span.name: span for span in collector.spans}
     server = by_name["GET /v1/orders/{orderNumber}"]
     client = by_name["GET /orders/order-number={orderNumber}"]
     assert server.trace_id.hex() == client.trace_id.hex() == TRACE
