@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -87,6 +88,8 @@ class Rig:
     stale_gateway: ThreadedServer
     allowed: ThreadedServer
     other: ThreadedServer
+    data_dir: Path
+    """The gateway's embedded store: a test seeds what the pusher would have stored there."""
 
     def link(self, gateway: ThreadedServer | None = None, **params: str) -> str:
         """A signed widget link (agent role, ticket 4711, ten minutes) with ``params`` on top."""
@@ -107,8 +110,8 @@ class Rig:
         self.sandbox_state.reset()
 
 
-def _gateway_app(ct_url: str, allowed: str, *, cache: CacheFile | None = None) -> Any:
-    settings = settings_for(ct_url)
+def _gateway_app(ct_url: str, allowed: str, *, cache: CacheFile | None = None, data_dir: Path | None = None) -> Any:
+    settings = settings_for(ct_url, data_dir=str(data_dir) if data_dir is not None else None)
     gateway = msgspec.structs.replace(settings.gateway, widget_secret=Secret(SECRET), widget_frame_ancestors=allowed)
     mappings = load_mappings(MAPPINGS)
     if cache is not None:
@@ -123,9 +126,10 @@ def rig() -> Iterator[Rig]:
         sandbox = stack.enter_context(ThreadedServer(sandbox_app))
         allowed = stack.enter_context(ThreadedServer(Litestar([_host, _baseline])))
         other = stack.enter_context(ThreadedServer(Litestar([_host])))
-        gateway = stack.enter_context(ThreadedServer(_gateway_app(sandbox.url, allowed.url)))
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="widget-rig-")))
+        gateway = stack.enter_context(ThreadedServer(_gateway_app(sandbox.url, allowed.url, data_dir=data_dir)))
         # Every view expires at once (ttl 0): with commercetools failing, the next read is answered
         # stale from the cache, without waiting for a clock.
         never_fresh = CacheFile(default=CacheRule(ttl_seconds=0, max_stale_seconds=3600, refresh_wait_seconds=0.5))
         stale_gateway = stack.enter_context(ThreadedServer(_gateway_app(sandbox.url, allowed.url, cache=never_fresh)))
-        yield Rig(sandbox, sandbox_app.state.sandbox, gateway, stale_gateway, allowed, other)
+        yield Rig(sandbox, sandbox_app.state.sandbox, gateway, stale_gateway, allowed, other, data_dir)

@@ -4,7 +4,10 @@ the page used by keyboard alone."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +23,8 @@ from app.sandbox.commercetools.seed import (
     RETURNED_ORDER_NUMBER,
     SHARED_EMAIL,
 )
+from app.storage.factory import open_storage
+from app.storage.ports import PushRecord
 from tests.support import auth
 from tests.widget.browser.harness import Rig, require_browser
 
@@ -246,3 +251,66 @@ def test_a_failing_section_says_so_in_words_and_the_others_fill(page: Page, widg
     )
     # Every section finished loading, whatever its answer.
     expect(frame.locator("section[aria-busy='true']")).to_have_count(0)
+
+
+def _store_history(rig: Rig, records: list[PushRecord]) -> None:
+    """What the pusher would have recorded for the ticket, written to the gateway's embedded store.
+
+    In a thread of its own: sync Playwright keeps an event loop running in this one."""
+
+    async def write() -> None:
+        storage = await open_storage(redis_url=None, data_dir=str(rig.data_dir))
+        try:
+            await storage.history.record(records, keep=50)
+        finally:
+            await storage.aclose()
+
+    worker = threading.Thread(target=asyncio.run, args=(write(),))
+    worker.start()
+    worker.join(timeout=30)
+
+
+def test_the_updates_pushed_to_the_ticket_delivered_and_dead_lettered(
+    page: Page, widget_rig: Rig, artifacts: Path
+) -> None:
+    ticket = "700123"
+    shipped = PushRecord(
+        ticket_id=ticket,
+        key="push-msg-1:memo",
+        order_id="order-1",
+        order_number=DEMO_ORDER_NUMBER,
+        store="de-store",
+        change_kind="shipment-state",
+        state="Shipped",
+        write="memo",
+        text="Ihre Bestellung wurde versandt.",
+        outcome="delivered",
+        at=datetime(2026, 6, 1, 9, 30, tzinfo=UTC),
+        attempts=1,
+    )
+    refused = PushRecord(
+        ticket_id=ticket,
+        key="dead:00000000000000000007",
+        order_id="order-1",
+        order_number=DEMO_ORDER_NUMBER,
+        store="de-store",
+        change_kind="refund",
+        write="storage+memo",
+        outcome="dead-lettered",
+        at=datetime(2026, 6, 1, 10, 5, tzinfo=UTC),
+        attempts=5,
+        dead_letter_id="00000000000000000007",
+        reason="novomind refused the write (HTTP 403)",
+    )
+    _store_history(widget_rig, [shipped, refused])
+    frame = _open(page, widget_rig, widget_rig.link(ticketId=ticket, orderNumber=DEMO_ORDER_NUMBER, locale="en-GB"))
+    section = frame.locator("#pushes")
+    entries = section.locator("li.push")
+    expect(entries).to_have_count(2)
+    # Newest first: the dead-lettered refund, with its reason and attempts, then the delivered memo.
+    expect(entries.nth(0)).to_have_class(re.compile(r"push-dead"))
+    expect(entries.nth(0)).to_contain_text("novomind refused the write (HTTP 403)")
+    expect(entries.nth(0)).to_contain_text("5")
+    expect(entries.nth(1)).to_contain_text("Ihre Bestellung wurde versandt.")
+    expect(entries.nth(1)).not_to_have_class(re.compile(r"push-dead"))
+    page.screenshot(path=str(artifacts / "pushed-updates.png"), full_page=True)
