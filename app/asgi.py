@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from app import __version__
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
 from app.api.conditional import CallerReads
-from app.api.customers import CustomerController, LookupController
+from app.api.customers import CustomerController, LookupController, OwnershipController
 from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
@@ -51,6 +52,8 @@ from app.masking import Masker
 from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
 from app.observability import configure_logging
+from app.profile.history import SyncHistory
+from app.profile.service import ProfileSync
 from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
@@ -72,6 +75,7 @@ _CONTROLLERS = (
     OrderController,
     CustomerController,
     LookupController,
+    OwnershipController,
     LinkController,
     AuditController,
     EventsController,
@@ -109,11 +113,14 @@ def openapi_config() -> OpenAPIConfig:
 class Services:
     """What the handlers use, built once per process when the app starts (storage opens async)."""
 
-    def __init__(self, reader: ScopedReader, storage: Storage, lookup: LookupService, links: LinkService) -> None:
+    def __init__(
+        self, reader: ScopedReader, storage: Storage, lookup: LookupService, links: LinkService, profiles: ProfileSync
+    ) -> None:
         self.reader = reader
         self.storage = storage
         self.lookup = lookup
         self.links = links
+        self.profiles = profiles
 
     async def ready(self) -> None:
         """Readiness: commercetools credentials work and storage answers."""
@@ -138,12 +145,20 @@ def _links(services: NamedDependency[Services]) -> LinkService:
     return services.links
 
 
+def _profiles(services: NamedDependency[Services]) -> ProfileSync:
+    return services.profiles
+
+
 def _audit(services: NamedDependency[Services]) -> AuditTrail:
     return AuditTrail(services.storage.audit)
 
 
 def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
     return DeadLetterService(services.storage.queue)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def payload_log(settings: Settings, mappings: Mappings, rules: ViewRules | None = None) -> PayloadLog:
@@ -258,6 +273,7 @@ def create_app(
         cache = view_cache(settings, mappings)
         await cache.start()
         links = LinkService(reader, store.links, mappings.links, on_change=cache.evict)
+        history = SyncHistory(store.audit, now=_utcnow)
         lookup = LookupService(
             reader,
             rules,
@@ -267,8 +283,10 @@ def create_app(
             payloads,
             cache=cache,
             refreshes=RefreshBudget(settings.gateway.cache_forced_refreshes_per_minute),
+            synced_fields=history.synced_fields,
         )
-        app.state.services = Services(reader, store, lookup, links)
+        profiles = ProfileSync(mappings.ownership, reader, commercetools, lookup, history)
+        app.state.services = Services(reader, store, lookup, links, profiles)
         run_pusher = (
             push
             if push is not None
@@ -323,6 +341,7 @@ def create_app(
             "lookup": Provide(_lookup, sync_to_thread=False),
             "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
+            "profiles": Provide(_profiles, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
             "intake": Provide(intake, sync_to_thread=False),

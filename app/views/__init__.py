@@ -1,6 +1,7 @@
 """Support-ready views: what the gateway answers. Frozen Structs, camelCase on the wire, no I/O."""
 
 from app.views.customer import CandidateView, CustomerView, LookupView
+from app.views.profile import FieldOwnershipView, FieldSyncView, OwnershipView
 from app.views.order import (
     AddressView,
     CustomerGroupView,
@@ -35,6 +36,8 @@ __all__ = [
     "CustomerView",
     "DeliveryView",
     "DiscountCodeView",
+    "FieldOwnershipView",
+    "FieldSyncView",
     "ItemQuantityView",
     "LineItemStateView",
     "LineItemView",
@@ -43,6 +46,7 @@ __all__ = [
     "Money",
     "OrderSummary",
     "OrderView",
+    "OwnershipView",
     "ParcelView",
     "PaymentView",
     "ReturnItemView",
