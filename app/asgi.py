@@ -54,6 +54,7 @@ from app.novomind.client import NovomindClient
 from app.observability import configure_logging
 from app.profile.history import SyncHistory
 from app.profile.service import ProfileSync
+from app.push.customers import CustomerContacts
 from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
@@ -199,22 +200,27 @@ def build_pusher(
     observe: Callable[[Delivery, Outcome, int], None] | None = None,
     payloads: PayloadLog | None = None,
     evict: Callable[[str], Awaitable[None]] | None = None,
+    evict_customer: Callable[[str], Awaitable[None]] | None = None,
 ) -> PushRuntime:
     """The status pusher for this process; the clients it opens are closed by ``stack``.
 
-    ``evict``: drops an order's cached views; by default, through a cache of this process that
-    only evicts (with Redis it reaches every gateway process)."""
+    ``evict`` / ``evict_customer``: drop an order's (a customer's) cached views; by default, through a
+    cache of this process that only evicts (with Redis it reaches every gateway process)."""
     if settings.novomind is None:
         raise ValueError("NOVOMIND_BASE_URL and the other NOVOMIND_* settings are required to push")
     payloads = payloads or payload_log(settings, mappings)
-    if evict is None:
+    if evict is None or evict_customer is None:
         evicting = view_cache(settings, mappings, local=False)
         stack.push_async_callback(evicting.aclose)
 
         async def evict_order(order_id: str) -> None:
             await evicting.evict("order", order_id)
 
-        evict = evict_order
+        async def evict_customer_views(customer_id: str) -> None:
+            await evicting.evict("customer", customer_id)
+
+        evict = evict or evict_order
+        evict_customer = evict_customer or evict_customer_views
     if commercetools is None:
         commercetools = CommercetoolsClient(
             settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
@@ -234,6 +240,9 @@ def build_pusher(
         lease_seconds=settings.gateway.push_lease_seconds,
         observe=observe,
         evict=evict,
+        customers=CustomerContacts(
+            mappings.ownership, commercetools, SyncHistory(storage.audit, now=_utcnow), evict=evict_customer
+        ),
     )
 
 
@@ -304,6 +313,7 @@ def create_app(
                     novomind_transport=novomind_transport,
                     payloads=payloads,
                     evict=lookup.evict_order,
+                    evict_customer=lookup.evict_customer,
                 )
                 task = asyncio.create_task(pusher.run(stop))
 

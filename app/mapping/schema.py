@@ -22,6 +22,7 @@ __all__ = [
     "CacheRule",
     "CarrierRule",
     "CarriersFile",
+    "ContactWrite",
     "CustomFieldsFile",
     "FieldOwnership",
     "FieldRule",
@@ -526,6 +527,22 @@ class FieldOwnership(MappingStruct, frozen=True):
         return self.direction or _OWN_DIRECTION[self.owner]
 
 
+class ContactWrite(MappingStruct, frozen=True):
+    """How a commercetools-owned change reaches the novomind contact whose External ID is the customer id."""
+
+    method: Literal["PATCH", "PUT", "POST"] = "PATCH"
+    path: str = "/iMail/api/rest/contacts/external-id/{customerId}"
+    """Relative to NOVOMIND_BASE_URL; ``{customerId}`` is filled URL-encoded. The body holds the changed
+    fields in the CustomerView's shape (custom fields under ``custom``; ``null``: removed)."""
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/") or "{customerId}" not in self.path:
+            raise ValueError("contact-write.path must start with '/' and contain {customerId}")
+        rest = self.path.replace("{customerId}", "")
+        if "{" in rest or "}" in rest:
+            raise ValueError("contact-write.path knows only the placeholder {customerId}")
+
+
 class OwnershipFile(MappingStruct, frozen=True):
     """``mappings/ownership.toml``: which side owns each customer profile field, and where it syncs."""
 
@@ -539,6 +556,7 @@ class OwnershipFile(MappingStruct, frozen=True):
         default_factory=lambda: FieldOwnership(owner="commercetools")
     )
     """Every customer custom field not listed (they belong to the shop's own Types)."""
+    contact_write: ContactWrite = msgspec.field(default_factory=ContactWrite)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{2,256}", self.custom_type):

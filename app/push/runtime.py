@@ -16,6 +16,7 @@ from typing import Final
 from app.mapping.loader import Mappings
 from app.mapping.rules import ViewRules
 from app.observability import log_event
+from app.push.customers import CustomerContacts
 from app.push.poller import MessageSource, Poller
 from app.push.worker import OrderSource, Outcome, PushWorker, TicketWriter, WorkerOptions
 from app.storage.ports import Delivery, Storage
@@ -46,6 +47,7 @@ class PushRuntime:
         lease_seconds: float = 30.0,
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
         evict: Callable[[str], Awaitable[None]] | None = None,
+        customers: CustomerContacts | None = None,
     ) -> None:
         if mappings.push is None:
             raise ValueError("mappings/push.toml is required to run the pusher")
@@ -65,6 +67,7 @@ class PushRuntime:
                 options=WorkerOptions(name=worker_name(), batch_size=batch_size, lease_seconds=lease_seconds),
                 observe=observe,
                 evict=evict,
+                customers=customers,
             )
             for _ in range(workers)
         ]
