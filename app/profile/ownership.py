@@ -138,7 +138,7 @@ def plan_patch(patch: object, ownership: OwnershipFile, *, writer: Side) -> list
     """
     if not isinstance(patch, dict):
         raise InvalidInputError("body", "must be a JSON object (a merge patch of the customer view)")
-    changes: list[ProfileChange] = []
+    named: list[tuple[str, object]] = []
     for member, value in patch.items():
         if member in _NOT_PROFILE:
             raise InvalidInputError(f"body.{member}", "is not a profile field; the sync never changes it")
@@ -148,17 +148,24 @@ def plan_patch(patch: object, ownership: OwnershipFile, *, writer: Side) -> list
             for name, custom in value.items():
                 if not _CUSTOM_NAME.fullmatch(name):
                     raise InvalidInputError(f"body.custom.{name}", "is not a commercetools field name")
-                changes.append(ProfileChange(CUSTOM_PREFIX + name, _custom_value(name, custom)))
+                named.append((CUSTOM_PREFIX + name, custom))
         elif member in PROFILE_FIELDS:
-            changes.append(ProfileChange(member, value if member not in _SCALAR_ACTIONS else _scalar(member, value)))
+            named.append((member, value))
         else:
             raise InvalidInputError(f"body.{member}", "is not a field of the customer view")
-    if not changes:
+    if not named:
         raise InvalidInputError("body", "names no field to change")
-    for change in changes:
-        rule = ownership_of(ownership, change.field)
+    # Ownership before values: a field the writer does not own is refused whatever its value.
+    for field, _ in named:
+        rule = ownership_of(ownership, field)
         if rule.owner != writer or rule.syncs == "none":
-            raise OwnershipConflictError(change.field, rule.owner)
+            raise OwnershipConflictError(field, rule.owner)
+    changes = []
+    for field, value in named:
+        if field.startswith(CUSTOM_PREFIX):
+            changes.append(ProfileChange(field, _custom_value(field.removeprefix(CUSTOM_PREFIX), value)))
+        else:
+            changes.append(ProfileChange(field, _scalar(field, value)))
     return changes
 
 
