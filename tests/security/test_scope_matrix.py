@@ -51,6 +51,8 @@ CONTRACT: dict[str, tuple[str, ...] | None] = {
     "GetCustomer": ("customers:read", "orders:read"),
     "FindCustomers": ("customers:read", "orders:read"),
     "Lookup": ("customers:read", "orders:read"),
+    "PatchCustomer": ("customers:write",),
+    "GetOwnership": ("customers:read",),
     "PutLink": ("links:write",),
     "GetLink": ("orders:read",),
     "DeleteLink": ("links:write",),
