@@ -211,9 +211,7 @@ class CommercetoolsClient:
         template = self._template(store_key, "/customers/{id}")
         return await self._get(template, path, [("expand", e) for e in expand], _customer_decoder, "customer")
 
-    async def update_customer(
-        self, customer_id: str, version: int, actions: Sequence[dict[str, object]]
-    ) -> CtCustomer:
+    async def update_customer(self, customer_id: str, version: int, actions: Sequence[dict[str, object]]) -> CtCustomer:
         """Apply update actions at ``version`` (``POST /customers/{id}``); answers the updated customer.
 
         A stale ``version`` is commercetools' 409 ``ConcurrentModification``, raised as
@@ -374,7 +372,9 @@ class CommercetoolsClient:
         response = await self._call_with_retries(template, attempt, method=method)
         return self._decoded(template, response, decoder, what)
 
-    def _decoded(self, template: str, response: Received | None, decoder: msgspec.json.Decoder[D], what: str) -> D | None:
+    def _decoded(
+        self, template: str, response: Received | None, decoder: msgspec.json.Decoder[D], what: str
+    ) -> D | None:
         if response is None or response.status_code == 404:
             return None
         if self._on_payload is not None:

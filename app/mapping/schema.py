@@ -14,6 +14,7 @@ import msgspec
 from babel import Locale, UnknownLocaleError
 
 __all__ = [
+    "PROFILE_FIELDS",
     "STATE_LABEL_KINDS",
     "STATUS_TEXT_KINDS",
     "TEMPLATE_VARIABLES",
@@ -33,7 +34,6 @@ __all__ = [
     "MaskingFile",
     "MaskingRule",
     "OwnershipFile",
-    "PROFILE_FIELDS",
     "PollChannel",
     "PollRules",
     "PushFile",
@@ -552,9 +552,7 @@ class OwnershipFile(MappingStruct, frozen=True):
     """``[fields.<name>]``: the CustomerView's profile fields (``email``, ``firstName``, …)."""
     custom_fields: dict[str, FieldOwnership] = msgspec.field(default_factory=dict)
     """``[custom-fields.<name>]``: customer custom fields; those owned by novomind live on ``custom-type``."""
-    other_custom_fields: FieldOwnership = msgspec.field(
-        default_factory=lambda: FieldOwnership(owner="commercetools")
-    )
+    other_custom_fields: FieldOwnership = msgspec.field(default_factory=lambda: FieldOwnership(owner="commercetools"))
     """Every customer custom field not listed (they belong to the shop's own Types)."""
     contact_write: ContactWrite = msgspec.field(default_factory=ContactWrite)
 

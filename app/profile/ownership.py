@@ -144,7 +144,9 @@ def plan_patch(patch: object, ownership: OwnershipFile, *, writer: Side) -> list
             raise InvalidInputError(f"body.{member}", "is not a profile field; the sync never changes it")
         if member == "custom":
             if not isinstance(value, dict):
-                raise InvalidInputError("body.custom", "must be an object of custom fields by name (null for each removal)")
+                raise InvalidInputError(
+                    "body.custom", "must be an object of custom fields by name (null for each removal)"
+                )
             for name, custom in value.items():
                 if not _CUSTOM_NAME.fullmatch(name):
                     raise InvalidInputError(f"body.custom.{name}", "is not a commercetools field name")

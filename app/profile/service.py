@@ -11,7 +11,7 @@ so the gateway never overwrites a field it was not asked to change and never los
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from app.access import Caller
 from app.commercetools.models import CtCustomer, CtType
@@ -37,8 +37,9 @@ DEFAULT_ATTEMPTS: Final = 3
 
 
 class CustomerWriter(Protocol):
-    async def update_customer(self, customer_id: str, version: int, actions: Sequence[dict[str, object]]) -> CtCustomer:
-        ...
+    async def update_customer(
+        self, customer_id: str, version: int, actions: Sequence[dict[str, object]]
+    ) -> CtCustomer: ...
 
     async def get_type_by_key(self, key: str) -> CtType | None: ...
 
@@ -92,7 +93,9 @@ class ProfileSync:
             raise NotFoundError("customer")
         return customer
 
-    async def _write(self, customer: CtCustomer, changes: list[ProfileChange], caller: Caller, source: str) -> str:
+    async def _write(
+        self, customer: CtCustomer, changes: list[ProfileChange], caller: Caller, source: str
+    ) -> Literal["written", "unchanged"]:
         for attempt in range(self._attempts):
             if attempt:
                 customer = await self._visible(customer.id, caller)

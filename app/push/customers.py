@@ -72,12 +72,13 @@ class CustomerSource(Protocol):
     ) -> CtCustomer | None: ...
 
 
-def _value(customer: CtCustomer, field: str) -> JsonValue | object:
+def _value(customer: CtCustomer, field: str) -> object:
     if field in _ATTRIBUTES:
-        value: JsonValue = getattr(customer, _ATTRIBUTES[field])
+        value: object = getattr(customer, _ATTRIBUTES[field])
         return value
     if field == "addresses":
-        return msgspec.to_builtins(customer.addresses)
+        addresses: object = msgspec.to_builtins(customer.addresses)
+        return addresses
     group = customer.customer_group
     if group is None:
         return None

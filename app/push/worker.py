@@ -369,7 +369,9 @@ class PushWorker:
             await held.leave_raising(raised)
             return outcome, sent
 
-    async def _plan_customer(self, message: m.Message, decision: str, mark: Mark) -> tuple[list[Effect], Outcome, int, Mark]:
+    async def _plan_customer(
+        self, message: m.Message, decision: str, mark: Mark
+    ) -> tuple[list[Effect], Outcome, int, Mark]:
         """A customer message's contact write (app/push/customers.py): effects, outcome, version written, fallback."""
         if self._customers is None:
             return [], "no-change", message.resource_version, mark

@@ -1,7 +1,6 @@
 """Support-ready views: what the gateway answers. Frozen Structs, camelCase on the wire, no I/O."""
 
 from app.views.customer import CandidateView, CustomerView, LookupView
-from app.views.profile import FieldOwnershipView, FieldSyncView, OwnershipView
 from app.views.order import (
     AddressView,
     CustomerGroupView,
@@ -26,6 +25,7 @@ from app.views.order import (
     TransactionView,
     WorkflowStateView,
 )
+from app.views.profile import FieldOwnershipView, FieldSyncView, OwnershipView
 
 __all__ = [
     "AddressView",

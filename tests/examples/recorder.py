@@ -176,7 +176,9 @@ async def run_examples() -> list[dict[str, Any]]:
             if example.body is not None:
                 content = json.dumps(example.body).encode()
             if content is not None:
-                headers["Content-Type"] = "application/merge-patch+json" if example.method == "PATCH" else "application/json"
+                headers["Content-Type"] = (
+                    "application/merge-patch+json" if example.method == "PATCH" else "application/json"
+                )
             response = await client.request(
                 example.method, path, params=example.params, content=content, headers=headers
             )

@@ -11,6 +11,8 @@ import httpx
 from app.sandbox.commercetools import SandboxState
 
 JsonObject = dict[str, Any]
+FIGURES: dict[str, int] = {}
+"""Counts for the terminal summary (tests/profile/conftest.py), written by the state machine."""
 
 
 def customer_of(state: SandboxState, *, custom: str | None, store: str | None = "de-store") -> JsonObject:

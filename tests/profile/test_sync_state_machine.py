@@ -12,8 +12,8 @@ the gateway app, the push worker on SQLite, the novomind sandbox's contacts. Aft
 - once every message has been delivered, the contact holds each shopper field's latest value;
 - a message delivered again writes nothing.
 
-The counts of examples and steps run are printed at the end of the session (``-s``) and quoted in
-docs/profile-sync.md.
+The counts of examples and steps run are in the terminal summary ("profile sync figures") and quoted
+in docs/profile-sync.md.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import asyncio
 import json
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from litestar.testing import TestClient
 
 from app.asgi import create_app
@@ -48,7 +49,7 @@ from app.sandbox.commercetools.updates import update_customer
 from app.sandbox.novomind import NovomindSandboxConfig, create_novomind_sandbox
 from app.settings import NovomindSettings, Secret
 from app.storage.sqlite_backend import SqliteStorage
-from tests.profile.support import customer_of
+from tests.profile.support import FIGURES, customer_of
 from tests.support import MAPPINGS, auth, settings_for
 
 pytestmark = pytest.mark.integration
@@ -59,7 +60,9 @@ WRITE = ["customers:write", "customers:read", "orders:read", "pii:read"]
 _MAPPINGS = load_mappings(MAPPINGS)
 _CT_APP = create_commercetools_sandbox(SandboxConfig())
 _CT = _CT_APP.state.sandbox
-STATS: dict[str, int] = {"examples": 0, "steps": 0, "deliveries": 0, "redeliveries": 0, "patches": 0}
+STATS = FIGURES
+for _name in ("state machine examples", "state machine steps", "agent patches", "deliveries", "redeliveries"):
+    STATS[_name] = 0
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüß", min_size=1, max_size=8)
 dates = st.dates().map(lambda d: d.isoformat()).filter(lambda s: len(s) == 10)
@@ -84,7 +87,7 @@ class ProfileSyncMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        STATS["examples"] += 1
+        STATS["state machine examples"] += 1
         _CT.reset()
         self.loop = asyncio.new_event_loop()
         self.gateway_updates: list[dict[str, Any]] = []
@@ -121,9 +124,7 @@ class ProfileSyncMachine(RuleBasedStateMachine):
             tracking_url=ViewRules.from_mappings(_MAPPINGS).tracking_url,
             options=WorkerOptions(name="sm-worker", lease_seconds=30.0, gap_wait_seconds=0.0, lock_wait_seconds=0.0),
             clock=time.monotonic,
-            customers=CustomerContacts(
-                _MAPPINGS.ownership, self.ct_client, SyncHistory(self.storage.audit, now=_now)
-            ),
+            customers=CustomerContacts(_MAPPINGS.ownership, self.ct_client, SyncHistory(self.storage.audit, now=_now)),
         )
         self.ids = [customer_of(_CT, custom=None)["id"], customer_of(_CT, custom=None, store="us-store")["id"]]
         # The model: what each side last set, and every value the shopper ever gave a field.
@@ -147,7 +148,7 @@ class ProfileSyncMachine(RuleBasedStateMachine):
         self.tmp.cleanup()
 
     def _step(self) -> None:
-        STATS["steps"] += 1
+        STATS["state machine steps"] += 1
         for message in _CT.dataset.messages.values():
             if message["id"] not in self.seen and message["resource"]["typeId"] == "customer":
                 self.seen.add(message["id"])
@@ -169,7 +170,7 @@ class ProfileSyncMachine(RuleBasedStateMachine):
             f"/v1/customers/{customer_id}", json={"custom": {field: value}}, headers=auth(scopes=WRITE)
         )
         assert answer.status_code == 200, answer.text
-        STATS["patches"] += 1
+        STATS["agent patches"] += 1
         self.agent[customer_id][field] = value
         self._step()
 
@@ -243,7 +244,8 @@ class ProfileSyncMachine(RuleBasedStateMachine):
                     assert action["type"]["key"] == "support-profile"
                     assert set(action["fields"]) <= set(AGENT_FIELDS)
                 else:
-                    assert action["action"] == "setCustomField" and action["name"] in AGENT_FIELDS, action
+                    assert action["action"] == "setCustomField", action
+                    assert action["name"] in AGENT_FIELDS, action
 
     @invariant()
     def novomind_got_only_commercetools_fields_at_shopper_values(self) -> None:
@@ -270,9 +272,7 @@ class ProfileSyncMachine(RuleBasedStateMachine):
             assert not set(AGENT_FIELDS) & set(contact.get("custom", {}))
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -283,10 +283,3 @@ ProfileSyncMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestProfileSync = ProfileSyncMachine.TestCase
-
-
-def teardown_module() -> None:
-    print(  # noqa: T201 - the counts the docs quote
-        f"\nprofile sync state machine: {STATS['examples']} examples, {STATS['steps']} steps, "
-        f"{STATS['patches']} agent patches, {STATS['deliveries']} deliveries, {STATS['redeliveries']} redeliveries"
-    )

@@ -184,7 +184,9 @@ async def update_resource(
     return await _update(request, project_key, resource, identifier, None)
 
 
-@post("/{project_key:str}/in-store/{store:str}/{resource:str}/{identifier:str}", status_code=200, include_in_schema=False)
+@post(
+    "/{project_key:str}/in-store/{store:str}/{resource:str}/{identifier:str}", status_code=200, include_in_schema=False
+)
 async def update_resource_in_store(
     request: AnyRequest,
     project_key: FromPath[str],

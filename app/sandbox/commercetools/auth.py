@@ -175,7 +175,11 @@ def authorize(
             return
         if scope.permission in permissions and (scope.store_key is None or scope.store_key == store_key):
             return
-    needed = [f"{family.manage}:{project_key}"] if write else [f"{family.view}:{project_key}", f"{family.manage}:{project_key}"]
+    needed = (
+        [f"{family.manage}:{project_key}"]
+        if write
+        else [f"{family.view}:{project_key}", f"{family.manage}:{project_key}"]
+    )
     raise insufficient_scope(needed)
 
 

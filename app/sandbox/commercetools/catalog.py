@@ -1038,7 +1038,9 @@ SUPPORT_PROFILE_TYPE: Final = TypeSpec(
     (
         FieldSpec("supportNote", {"en": "Support note", "de": "Servicenotiz"}, {"name": "String"}),
         FieldSpec(
-            "preferredContactChannel", {"en": "Preferred contact channel", "de": "Bevorzugter Kontaktweg"}, {"name": "String"}
+            "preferredContactChannel",
+            {"en": "Preferred contact channel", "de": "Bevorzugter Kontaktweg"},
+            {"name": "String"},
         ),
     ),
 )

@@ -429,22 +429,22 @@ class _Seeder:
 
     def _type(self, spec: catalog.TypeSpec, type_id: str, index: int) -> None:
         self.types[spec.key] = {
-                "id": type_id,
-                "key": spec.key,
-                "name": spec.name,
-                "resourceTypeIds": list(spec.resource_type_ids),
-                "fieldDefinitions": [
-                    {
-                        "name": field.name,
-                        "label": field.label,
-                        "required": False,
-                        "type": field.type,
-                        "inputHint": "SingleLine",
-                    }
-                    for field in spec.fields
-                ],
-                **self._meta(version=1 + index % 3, age_days=index),
-            }
+            "id": type_id,
+            "key": spec.key,
+            "name": spec.name,
+            "resourceTypeIds": list(spec.resource_type_ids),
+            "fieldDefinitions": [
+                {
+                    "name": field.name,
+                    "label": field.label,
+                    "required": False,
+                    "type": field.type,
+                    "inputHint": "SingleLine",
+                }
+                for field in spec.fields
+            ],
+            **self._meta(version=1 + index % 3, age_days=index),
+        }
 
     def _build_other_reference_data(self, rnd: _Random) -> None:
         for index, channel in enumerate(catalog.CHANNELS):

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from app.sandbox.commercetools.dataset import Dataset
 from app.sandbox.commercetools.errors import CommercetoolsError, invalid_input
-from app.sandbox.commercetools.messages import MAX_PAYLOADS, MessageClock, copy_json, MODIFIED_BY
+from app.sandbox.commercetools.messages import MAX_PAYLOADS, MODIFIED_BY, MessageClock, copy_json
 from app.sandbox.commercetools.seed import iso
 
 JsonObject = dict[str, Any]
@@ -31,9 +31,7 @@ _DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def concurrent_modification(expected: int, current: int, resource_id: str) -> CommercetoolsError:
     # commercetools' ConcurrentModificationError carries `currentVersion`.
-    message = (
-        f"Object {resource_id} has a different version than expected. Expected: {expected} - Actual: {current}."
-    )
+    message = f"Object {resource_id} has a different version than expected. Expected: {expected} - Actual: {current}."
     return CommercetoolsError(409, "ConcurrentModification", message, extra={"currentVersion": current})
 
 
@@ -73,7 +71,10 @@ def _change_email(dataset: Dataset, customer: JsonObject, action: JsonObject) ->
         clash = not stores or not others or bool(stores & others)
         if other["id"] != customer["id"] and other["email"].lower() == email.lower() and clash:
             raise CommercetoolsError(
-                400, "DuplicateField", "A duplicate value '\"email\"' exists for field 'email'.", extra={"field": "email"}
+                400,
+                "DuplicateField",
+                "A duplicate value '\"email\"' exists for field 'email'.",
+                extra={"field": "email"},
             )
     customer["email"] = email
     customer["isEmailVerified"] = False
@@ -102,7 +103,9 @@ def _address_index(customer: JsonObject, action: JsonObject) -> int:
     address_id = action.get("addressId")
     key = action.get("addressKey")
     for index, address in enumerate(addresses):
-        if (address_id is not None and address.get("id") == address_id) or (key is not None and address.get("key") == key):
+        if (address_id is not None and address.get("id") == address_id) or (
+            key is not None and address.get("key") == key
+        ):
             return index
     raise invalid_input("The customer has no address with that id or key.")
 
@@ -255,4 +258,5 @@ def update_customer(dataset: Dataset, clock: MessageClock, customer: JsonObject,
             message["resourceUserProvidedIdentifiers"] = {"key": customer["key"]}
         message |= {key: value for key, value in message_body.items() if key not in message}
         dataset.add_message(message)
-    return copy_json(draft)
+    updated: JsonObject = copy_json(draft)
+    return updated

@@ -219,7 +219,8 @@ class NovomindSandboxState:
         contact = self.contacts.setdefault(external_id, {"externalId": external_id})
         _merge(contact, patch)
         contact["externalId"] = external_id
-        return msgspec.json.decode(msgspec.json.encode(contact))
+        copy: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(contact))
+        return copy
 
     def memos_of(self, process_id: int) -> list[Memo]:
         return [memo for memo in self.memos if memo.process_id == process_id]
