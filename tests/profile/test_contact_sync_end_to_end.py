@@ -20,19 +20,21 @@ from app.storage.factory import open_storage
 from tests.conftest import SandboxHandle
 from tests.profile.support import Shopper, customer_of
 from tests.support import MAPPINGS, auth, settings_for
+from tests.unit.fakes import Collector
 
 pytestmark = pytest.mark.integration
 EVENTS_SECRET = "profile-sync-events-secret-0123456789"
 
 
 async def test_a_shoppers_change_reaches_the_contact_once_and_is_recorded(
-    sandbox: SandboxHandle, tmp_path: Path
+    sandbox: SandboxHandle, tmp_path: Path, app_logs: Collector
 ) -> None:
     base = settings_for(sandbox.url, data_dir=str(tmp_path))
     novomind_app = create_novomind_sandbox(NovomindSandboxConfig())
     settings = msgspec.structs.replace(
         base,
-        gateway=msgspec.structs.replace(base.gateway, events_secret=Secret(EVENTS_SECRET)),
+        # Payload logging on: the contact novomind answers is logged, redacted like any upstream body.
+        gateway=msgspec.structs.replace(base.gateway, events_secret=Secret(EVENTS_SECRET), log_payloads=True),
         novomind=NovomindSettings(
             base_url="http://novomind.test",
             client_id="sandbox-nm-client",
@@ -93,4 +95,7 @@ async def test_a_shoppers_change_reaches_the_contact_once_and_is_recorded(
         ).json()
         assert view["firstName"] == "Renée"
         assert [(f["field"], f["side"]) for f in view["syncedFields"]] == [("firstName", "commercetools")]
+    contact_lines = [t for t in app_logs.texts() if "contacts/external-id" in t]
+    assert contact_lines, "the contact answer was not logged at all"
+    assert not any("Renée" in t or "Ren\\u00e9e" in t for t in contact_lines)
     await storage.aclose()
