@@ -73,6 +73,12 @@ class Caller(msgspec.Struct, frozen=True):
     scopes: frozenset[str]
     stores: tuple[str, ...] | None
     """Store keys the caller may see; ``None`` means every store."""
+    tickets: tuple[str, ...] | None = None
+    """Ticket/process references whose links this caller may change; ``None`` means any. A widget
+    page's token is bound to the ticket it was opened for, so a page cannot relink other tickets."""
+
+    def may_change_links_of(self, reference: str) -> bool:
+        return self.tickets is None or reference in self.tickets
 
     def may_see_store(self, store_key: str | None) -> bool:
         if self.stores is None:
@@ -103,6 +109,7 @@ class _Claims(msgspec.Struct, frozen=True):
     sub: str
     scope: str
     stores: list[str]
+    tickets: list[str] | None = None
 
 
 def _key(secret: str) -> OctKey:
@@ -118,6 +125,7 @@ def mint_token(
     scopes: Iterable[str],
     stores: Iterable[str],
     ttl_seconds: int,
+    tickets: Iterable[str] | None = None,
     now: Callable[[], float] = time.time,
 ) -> str:
     issued = int(now())
@@ -131,6 +139,8 @@ def mint_token(
         "scope": " ".join(sorted(set(scopes))),
         "stores": list(stores),
     }
+    if tickets is not None:
+        claims["tickets"] = list(tickets)
     return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, _key(secret), algorithms=list(HMAC_ALGORITHMS))
 
 
@@ -252,11 +262,12 @@ class _ClaimChecks:
             # The reason class only: the token itself must never reach a message or log.
             raise _rejected(_plain(exc)) from None
         scopes = frozenset(parsed.scope.split())
+        tickets = tuple(parsed.tickets) if parsed.tickets is not None else None
         if parsed.stores == ["*"]:
-            return Caller(subject=parsed.sub, scopes=scopes, stores=None)
+            return Caller(subject=parsed.sub, scopes=scopes, stores=None, tickets=tickets)
         if not all(_STORE_KEY.fullmatch(s) for s in parsed.stores):
             raise _rejected("malformed stores claim")
-        return Caller(subject=parsed.sub, scopes=scopes, stores=tuple(dict.fromkeys(parsed.stores)))
+        return Caller(subject=parsed.sub, scopes=scopes, stores=tuple(dict.fromkeys(parsed.stores)), tickets=tickets)
 
 
 class TokenVerifier:

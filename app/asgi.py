@@ -32,12 +32,13 @@ from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
 from app.api.links import LinkController
+from app.api.metrics import metrics
 from app.api.middleware import ControlCharacterGuard, GatewayApp, strict_query
 from app.api.orders import OrderController
 from app.api.problems import EXCEPTION_HANDLERS
 from app.api.reference import SCHEMA_PATH, document_json, local_swagger, problem_types, schema_router, swagger_assets
 from app.api.requests import GatewayRequest
-from app.api.security import AccessGuard, check_routes_declare_access, provide_caller
+from app.api.security import AccessGuard, RateLimitGuard, check_routes_declare_access, provide_caller
 from app.api.static import static_baseline
 from app.cache import ViewCache
 from app.commercetools.client import CommercetoolsClient
@@ -59,6 +60,8 @@ from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
+from app.ratelimit import RateLimits
+from app.readiness import ReadinessService, Upstream
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
 from app.storage.ports import Delivery, Storage
@@ -115,23 +118,29 @@ class Services:
     """What the handlers use, built once per process when the app starts (storage opens async)."""
 
     def __init__(
-        self, reader: ScopedReader, storage: Storage, lookup: LookupService, links: LinkService, profiles: ProfileSync
+        self,
+        reader: ScopedReader,
+        storage: Storage,
+        lookup: LookupService,
+        links: LinkService,
+        readiness: ReadinessService,
+        profiles: ProfileSync,
     ) -> None:
         self.reader = reader
         self.storage = storage
         self.lookup = lookup
         self.links = links
+        self.readiness = readiness
         self.profiles = profiles
-
-    async def ready(self) -> None:
-        """Readiness: commercetools credentials work and storage answers."""
-        await self.reader.ready()
-        await self.storage.ping()
 
 
 def _services(state: State) -> Services:
     services: Services = state.services
     return services
+
+
+def _readiness(services: NamedDependency[Services]) -> ReadinessService:
+    return services.readiness
 
 
 def _lookup(services: NamedDependency[Services]) -> LookupService:
@@ -201,6 +210,7 @@ def build_pusher(
     payloads: PayloadLog | None = None,
     evict: Callable[[str], Awaitable[None]] | None = None,
     evict_customer: Callable[[str], Awaitable[None]] | None = None,
+    readiness: ReadinessService | None = None,
 ) -> PushRuntime:
     """The status pusher for this process; the clients it opens are closed by ``stack``.
 
@@ -222,12 +232,20 @@ def build_pusher(
         evict = evict or evict_order
         evict_customer = evict_customer or evict_customer_views
     if commercetools is None:
+        limits = rate_limits(settings, mappings)
+        if limits is not None:
+            stack.push_async_callback(limits.aclose)
         commercetools = CommercetoolsClient(
-            settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
+            settings.commercetools,
+            transport=commercetools_transport,
+            on_payload=payloads.upstream,
+            budget=limits.charge_commercetools if limits else None,
         )
         stack.push_async_callback(commercetools.aclose)
     novomind = NovomindClient(settings.novomind, transport=novomind_transport, on_payload=payloads.upstream)
     stack.push_async_callback(novomind.aclose)
+    if readiness is not None:
+        readiness.add(Upstream("novomind", novomind.health, novomind.probe))
     return PushRuntime(
         storage=storage,
         mappings=mappings,
@@ -266,8 +284,12 @@ def create_app(
     authenticator = build_authenticator(settings.gateway, jwks_transport=jwks_transport)
     rules = ViewRules.from_mappings(mappings)
     payloads = payload_log(settings, mappings, rules)
+    limits = rate_limits(settings, mappings)
     commercetools = CommercetoolsClient(
-        settings.commercetools, transport=commercetools_transport, on_payload=payloads.upstream
+        settings.commercetools,
+        transport=commercetools_transport,
+        on_payload=payloads.upstream,
+        budget=limits.charge_commercetools if limits else None,
     )
     reader = ScopedReader(commercetools)
     masker = Masker(mappings.masking, rules.order_fields, rules.customer_fields)
@@ -295,7 +317,8 @@ def create_app(
             synced_fields=history.synced_fields,
         )
         profiles = ProfileSync(mappings.ownership, reader, commercetools, lookup, history)
-        app.state.services = Services(reader, store, lookup, links, profiles)
+        readiness = ReadinessService(store.ping, [Upstream("commercetools", commercetools.health, commercetools.probe)])
+        app.state.services = Services(reader, store, lookup, links, readiness, profiles)
         run_pusher = (
             push
             if push is not None
@@ -314,6 +337,7 @@ def create_app(
                     payloads=payloads,
                     evict=lookup.evict_order,
                     evict_customer=lookup.evict_customer,
+                    readiness=readiness,
                 )
                 task = asyncio.create_task(pusher.run(stop))
 
@@ -326,6 +350,9 @@ def create_app(
                 yield
             finally:
                 await stack.aclose()
+                await readiness.aclose()
+                if limits is not None:
+                    await limits.aclose()
                 await cache.aclose()
                 await commercetools.aclose()
                 if storage is None:
@@ -341,14 +368,17 @@ def create_app(
             swagger_assets(),
             *static_baseline(settings.gateway.bench_static_bytes),
             *widget_routes,
+            *([metrics] if settings.gateway.metrics_public else []),
         ],
         guards=[
             AccessGuard(WithWidgetTokens(authenticator, widget_tokens) if widget_tokens else authenticator),
+            *([RateLimitGuard(limits)] if limits else []),
             strict_query,
         ],
         dependencies={
             "services": Provide(_services, sync_to_thread=False),
             "lookup": Provide(_lookup, sync_to_thread=False),
+            "readiness": Provide(_readiness, sync_to_thread=False),
             "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
             "profiles": Provide(_profiles, sync_to_thread=False),
@@ -389,6 +419,13 @@ def _widget_routes(
         name="widget-static",
     )
     return [WidgetController, static], Provide(lambda: pages, sync_to_thread=False)
+
+
+def rate_limits(settings: Settings, mappings: Mappings) -> RateLimits | None:
+    """The limits of ``mappings/limits.toml``, shared through Redis when the deployment has it."""
+    if not settings.gateway.rate_limits:
+        return None
+    return RateLimits(mappings.limits, redis_url=settings.redis_url, namespace=settings.gateway.cache_namespace)
 
 
 def app_from_env() -> Litestar:

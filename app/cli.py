@@ -1,8 +1,10 @@
 """``ctnm``: the gateway's command line (also ``python -m app``).
 
-    ctnm serve [--host --port --workers --no-push]  run the gateway (settings from the environment);
-                                           with the embedded backend it also runs the status pusher
-    ctnm push [--workers N --poll]         status-push workers (several processes may share one queue)
+    ctnm serve [--host --port --workers --no-push --metrics-port]  run the gateway (settings from
+                                           the environment); with the embedded backend it also runs
+                                           the status pusher
+    ctnm push [--workers N --poll --metrics-port]  status-push workers (several processes may share
+                                           one queue)
     ctnm dlq list|show|replay              the pusher's dead letters
     ctnm demo [--port --latency-ms]        gateway + built-in commercetools sandbox, seeded data
     ctnm token [--scope --stores --ttl]    mint a development caller token (GATEWAY_JWT_SECRET)
@@ -18,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Coroutine, Sequence
+import tempfile
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -61,18 +65,38 @@ def _serve(args: argparse.Namespace) -> int:
     if args.no_push:
         # Read by app_from_env in each uvicorn worker process.
         os.environ["GATEWAY_PUSH_IN_PROCESS"] = "false"
-    uvicorn.run(
-        "app.asgi:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
-        access_log=False,
-        http=OneWritePerTurnProtocol,
-    )
+    with _metrics_for(args):
+        uvicorn.run(
+            "app.asgi:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+            http=OneWritePerTurnProtocol,
+        )
     _log_serve_stopped()
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_for(args: argparse.Namespace) -> Iterator[None]:
+    """Several worker processes share their metrics through prometheus-client's multiprocess files
+    (a fresh directory per run, removed after); ``--metrics-port`` serves them from this process."""
+    with contextlib.ExitStack() as stack:
+        if getattr(args, "workers", 1) > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="ctnm-metrics-")
+            )
+            stack.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
+        if args.metrics_port is not None:
+            from app.metrics import serve_metrics
+
+            server, _ = serve_metrics(args.metrics_host, args.metrics_port)
+            stack.callback(server.server_close)
+            stack.callback(server.shutdown)
+        yield
 
 
 def _run_service(main: Coroutine[Any, Any, int]) -> int:
@@ -93,7 +117,8 @@ def _push(args: argparse.Namespace) -> int:
     from app.push.command import run_push
 
     try:
-        return _run_service(run_push(os.environ, workers=args.workers, poll=args.poll))
+        with _metrics_for(argparse.Namespace(metrics_port=args.metrics_port, metrics_host=args.metrics_host)):
+            return _run_service(run_push(os.environ, workers=args.workers, poll=args.poll))
     except (SettingsError, MappingError, ValueError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
@@ -256,6 +281,13 @@ def _missing_data_dir(args: argparse.Namespace, settings: StorageSettings) -> st
     return f"{data_dir}: no such data directory (check the path, or give --create to start an empty store there)"
 
 
+def _add_metrics_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--metrics-port", type=int, default=None, help="serve Prometheus /metrics on this port (off by default)"
+    )
+    command.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port (loopback by default)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ctnm", description="commercetools <-> novomind support gateway", formatter_class=_HELP_FORMAT
@@ -276,11 +308,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve even when commercetools refuses the configured credentials at start-up",
     )
+    _add_metrics_options(serve)
     serve.set_defaults(run=_serve)
 
     push = commands.add_parser("push", help="run status-push workers until SIGINT/SIGTERM")
     push.add_argument("--workers", type=int, default=1, help="workers in this process (each one consumer)")
     push.add_argument("--poll", action="store_true", default=None, help="also poll the Messages API")
+    _add_metrics_options(push)
     push.set_defaults(run=_push)
 
     add_dlq_parser(commands).set_defaults(run=_dlq)

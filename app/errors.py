@@ -3,7 +3,8 @@
     GatewayError
     ├── RetriableError        try again later: the same request may succeed (upstream down, timeout)
     │   ├── UpstreamUnavailableError
-    │   └── StorageUnavailableError
+    │   ├── StorageUnavailableError
+    │   └── RateLimitedError      a limit of the gateway's own (429, Retry-After)
     ├── FatalError            do not retry: the same request fails the same way
     │   ├── NotFoundError
     │   ├── InvalidInputError
@@ -56,6 +57,12 @@ class UpstreamUnavailableError(RetriableError):
 
 class StorageUnavailableError(RetriableError):
     code = "storage_unavailable"
+
+
+class RateLimitedError(RetriableError):
+    """A rate limit of the gateway's own (mappings/limits.toml) refused this now; retry after the wait."""
+
+    code = "rate_limited"
 
 
 class FatalError(GatewayError):

@@ -11,16 +11,32 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-__all__ = ["configure_logging", "correlation_id", "log_event", "new_correlation_id", "use_correlation_id"]
+__all__ = [
+    "CallOutcome",
+    "TraceContext",
+    "UpstreamHealth",
+    "configure_logging",
+    "correlation_id",
+    "current_trace",
+    "log_event",
+    "new_correlation_id",
+    "outgoing_traceparent",
+    "parse_traceparent",
+    "use_correlation_id",
+    "use_trace",
+]
 
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
+_trace: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar("trace", default=None)
 # Accept a caller's id only if it looks like an id: it is echoed into logs and upstream headers.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-/]{1,128}$")
 _encoder = msgspec.json.Encoder()
@@ -45,6 +61,54 @@ def correlation_id() -> str:
     return value
 
 
+# W3C Trace Context (https://www.w3.org/TR/trace-context/#traceparent-header): version 00 exactly;
+# a later version may append fields after the four we read, "ff" is never valid.
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+
+
+class TraceContext(msgspec.Struct, frozen=True):
+    """The trace this work belongs to and this process's span in it (``span_id``)."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool
+
+
+def parse_traceparent(header: str | None) -> tuple[str, bool] | None:
+    """``(trace id, sampled)`` of a valid ``traceparent``, else ``None`` (then a new trace starts)."""
+    if not header:
+        return None
+    match = _TRACEPARENT.match(header.strip())
+    if match is None:
+        return None
+    version, trace_id, parent_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest) or trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:
+        return None
+    return trace_id, bool(int(flags, 16) & 0x01)
+
+
+def use_trace(traceparent: str | None) -> TraceContext:
+    """Continue the caller's trace when ``traceparent`` is valid, else start one; a new span either way."""
+    parsed = parse_traceparent(traceparent)
+    trace_id, sampled = parsed if parsed is not None else (secrets.token_hex(16), False)
+    context = TraceContext(trace_id=trace_id, span_id=secrets.token_hex(8), sampled=sampled)
+    _trace.set(context)
+    return context
+
+
+def current_trace() -> TraceContext:
+    context = _trace.get()
+    return context if context is not None else use_trace(None)
+
+
+def outgoing_traceparent() -> str:
+    """The ``traceparent`` for a call made now: this trace, this process's span as the parent."""
+    context = current_trace()
+    return f"00-{context.trace_id}-{context.span_id}-{'01' if context.sampled else '00'}"
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -56,6 +120,10 @@ class JsonFormatter(logging.Formatter):
         cid = _correlation_id.get()
         if cid is not None:
             entry["correlationId"] = cid
+        trace = _trace.get()
+        if trace is not None:
+            entry["traceId"] = trace.trace_id
+            entry["spanId"] = trace.span_id
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update(fields)
@@ -85,3 +153,34 @@ def configure_logging(level: str = "INFO") -> None:
 
 def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:
     logger.log(level, event, extra={"fields": fields})
+
+
+class CallOutcome(msgspec.Struct, frozen=True):
+    at: datetime
+    ok: bool
+    reason: str | None
+    """Plain words for a failed call (never a body or an exception's text)."""
+
+
+class UpstreamHealth:
+    """The outcome of a client's most recent real call, for ``/readyz`` (one per client instance).
+
+    Failing means the upstream could not serve: no answer, 5xx, 429, or credentials refused (401
+    at the token endpoint or after a fresh token). Any other answer (404 included) shows that the
+    upstream is reachable and accepts the gateway's credentials."""
+
+    def __init__(self, system: str, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._system = system
+        self._clock = clock
+        self.last: CallOutcome | None = None
+
+    def record(self, status: int | None, *, token_call: bool = False) -> None:
+        if status is None:
+            reason: str | None = f"{self._system} did not answer (no connection or timed out)"
+        elif status >= 500 or status == 429:
+            reason = f"{self._system} answered HTTP {status}"
+        elif status == 401 or (token_call and status == 403):
+            reason = f"{self._system} refused the gateway's credentials (HTTP {status})"
+        else:
+            reason = None
+        self.last = CallOutcome(at=self._clock(), ok=reason is None, reason=reason)

@@ -245,6 +245,9 @@ class GatewaySettings(_Section, frozen=True):
     widget_max_ttl_seconds: Annotated[int, msgspec.Meta(ge=30, le=86400)] = 3600
     # Space-separated origins allowed to frame the widget (CSP frame-ancestors); empty = none.
     widget_frame_ancestors: str = ""
+    # Serve Prometheus metrics at /metrics on the main port, without a token. Off by default: the
+    # metrics then go only to `ctnm serve --metrics-port`, bound to loopback (docs/operations.md).
+    metrics_public: bool = False
     # Level of the structured JSON log.
     log_level: Annotated[str, msgspec.Meta(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     # Log request/response payloads (redacted by the masking rules, cut to the cap). Off by default:
@@ -264,6 +267,9 @@ class GatewaySettings(_Section, frozen=True):
     # The deployment-wide lock one process holds while it reads a view the others wait for; a holder
     # that dies is replaced when the lock runs out.
     cache_lock_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    # Enforce the rate limits of mappings/limits.toml (per caller, and the commercetools budget).
+    # Off only for load tests and benchmarks that measure the gateway itself.
+    rate_limits: bool = True
     # `Cache-Control: no-cache` forces a commercetools read at most this often per caller.
     cache_forced_refreshes_per_minute: Annotated[int, msgspec.Meta(ge=0, le=600)] = 6
     # Benchmark only (make bench): serve GET /bench/static, a fixed JSON body, as the speed baseline.

@@ -311,6 +311,7 @@ def gateway_env(
         "GATEWAY_EVENTS_SECRET": EVENTS_SECRET,
         "GATEWAY_DATA_DIR": str(data_dir),
         "GATEWAY_MAPPINGS_DIR": str(REPO / "mappings"),
+        "GATEWAY_RATE_LIMITS": "false",  # the benchmark measures the gateway, not its limits
         "GATEWAY_PUSH_BATCH_SIZE": str(args.batch_size),
         "GATEWAY_LOG_LEVEL": args.log_level,
     }

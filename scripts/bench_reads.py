@@ -118,6 +118,7 @@ def gateway_env(ct_url: str, *, redis_url: str | None, data_dir: Path, mappings:
         "GATEWAY_JWT_SECRET": JWT_SECRET,
         "GATEWAY_DATA_DIR": str(data_dir),
         "GATEWAY_MAPPINGS_DIR": str(mappings),
+        "GATEWAY_RATE_LIMITS": "false",  # the benchmark measures the gateway, not its limits
         "GATEWAY_LOG_LEVEL": "WARNING",
         "GATEWAY_CACHE_NAMESPACE": f"bench-{uuid.uuid4().hex[:8]}",
         "GATEWAY_CACHE_FORCED_REFRESHES_PER_MINUTE": "600",

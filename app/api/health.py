@@ -1,29 +1,39 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes (app/readiness.py decides what ready means)."""
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from app import __version__
-from app.api.problems import problem_responses
+from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body, problem_responses
+from app.readiness import Check, Readiness
 
-__all__ = ["HealthController"]
+__all__ = ["HealthController", "NotReady", "ReadinessCheck"]
 
 
 @runtime_checkable
-class Readiness(Protocol):
-    async def ready(self) -> None:
-        """Raise a GatewayError unless every backend the gateway needs answers now."""
-        ...
+class ReadinessCheck(Protocol):
+    async def check(self) -> Readiness: ...
 
 
 class Health(msgspec.Struct, frozen=True):
     status: str
     version: str = __version__
+
+
+class NotReady(msgspec.Struct, frozen=True, rename="camel"):
+    """The storage-unavailable problem, with every dependency's check as an extension member."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    correlation_id: str
+    checks: dict[str, Check]
 
 
 class HealthController(Controller):
@@ -37,9 +47,21 @@ class HealthController(Controller):
         "/readyz",
         operation_id="GetReadiness",
         opt={"public": True},
-        summary="Ready to serve: commercetools credentials work and storage answers",
-        responses=problem_responses(502, 503),
+        summary="Ready to serve: storage answers (else 503); degraded while commercetools or novomind fails",
+        responses=problem_responses(503),
     )
-    async def readyz(self, services: NamedDependency[Readiness]) -> Health:
-        await services.ready()
-        return Health(status="ready")
+    async def readyz(self, readiness: NamedDependency[ReadinessCheck]) -> Response[Readiness | NotReady]:
+        result = await readiness.check()
+        if result.status != "unavailable":
+            return Response(result)
+        storage = result.checks["storage"]
+        base = problem_body("storage-unavailable", storage.reason or "storage does not answer")
+        body = NotReady(
+            type=base.type,
+            title=base.title,
+            status=base.status,
+            detail=base.detail,
+            correlation_id=base.correlation_id,
+            checks=result.checks,
+        )
+        return Response(body, status_code=body.status, media_type=PROBLEM_MEDIA_TYPE)

@@ -38,7 +38,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.errors import InvalidInputError
-from app.observability import log_event, use_correlation_id
+from app.metrics import observe_request
+from app.observability import log_event, use_correlation_id, use_trace
 
 __all__ = ["MAX_TARGET_BYTES", "ControlCharacterGuard", "GatewayApp", "query_names", "strict_query"]
 
@@ -62,6 +63,7 @@ class GatewayApp(Litestar):
             return
         headers = dict(scope["headers"])
         cid = use_correlation_id(headers.get(b"x-correlation-id", b"").decode("latin-1") or None)
+        use_trace(headers.get(b"traceparent", b"").decode("latin-1") or None)
         started = time.perf_counter()
         status = 0
 
@@ -85,15 +87,19 @@ class GatewayApp(Litestar):
             else:
                 await super().__call__(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            # "?": no route matched (404/405/414): one series for all of them, never the raw path.
+            route = scope.get("path_template") or "?"
+            observe_request(scope.get("method", "?"), route, status, seconds)
             log_event(
                 _logger,
                 logging.INFO,
                 "request",
                 method=scope.get("method"),
-                path=scope.get("path_template") or "?",
+                path=route,
                 # 0: the connection ended before any answer started (the client went away).
                 status=status,
-                durationMs=round((time.perf_counter() - started) * 1000, 3),
+                durationMs=round(seconds * 1000, 3),
             )
 
 

@@ -31,6 +31,7 @@ from app.errors import (
     NotFoundError,
     OwnershipConflictError,
     PermissionDeniedError,
+    RateLimitedError,
     RetriableError,
     StorageUnavailableError,
     UpstreamContractError,
@@ -133,7 +134,11 @@ PROBLEM_TYPES: Final[dict[str, ProblemType]] = {
         "Correct the named parameters.",
     ),
     "too-many-requests": ProblemType(
-        429, "Too many requests", "The caller sent more requests than allowed.", "Wait `Retry-After` seconds."
+        429,
+        "Too many requests",
+        "The caller sent more requests than its limit allows, or the gateway's budget of commercetools "
+        "requests is spent for the moment (`mappings/limits.toml`).",
+        "Wait `Retry-After` seconds.",
     ),
     "internal": ProblemType(
         500,
@@ -183,6 +188,7 @@ _TYPE_OF_ERROR: Final[tuple[tuple[type[GatewayError], str], ...]] = (
     (UpstreamRejectedError, "upstream-rejected"),
     (UpstreamUnavailableError, "upstream-unavailable"),
     (StorageUnavailableError, "storage-unavailable"),
+    (RateLimitedError, "too-many-requests"),
     (RetriableError, "temporarily-unavailable"),
     (FatalError, "internal"),
 )

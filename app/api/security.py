@@ -9,7 +9,7 @@ event receiver, which authenticates commercetools (not a caller) itself. A route
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Controller
 from litestar.connection import ASGIConnection
@@ -38,6 +38,28 @@ class AccessGuard:
         if missing:
             raise PermissionDeniedError(f"scope {' '.join(missing)} is required")
         connection.state.caller = caller
+
+
+class CallerCharges(Protocol):
+    @property
+    def forced_refresh_cost(self) -> int: ...
+
+    async def charge_caller(self, subject: str, *, cost: int = 1) -> None: ...
+
+
+class RateLimitGuard:
+    """After :class:`AccessGuard`: counts the request against its caller's rate (429 past it), before
+    anything is read. A forced refresh (``Cache-Control: no-cache``) counts as several requests."""
+
+    def __init__(self, limits: CallerCharges) -> None:
+        self._limits = limits
+
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        if handler.opt.get("public") or handler.opt.get("sender"):
+            return
+        caller: Caller = connection.state.caller
+        forced = "no-cache" in connection.headers.get("cache-control", "").lower()
+        await self._limits.charge_caller(caller.subject, cost=self._limits.forced_refresh_cost if forced else 1)
 
 
 def _declared(value: object) -> tuple[str, ...]:

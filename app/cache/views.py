@@ -29,6 +29,7 @@ from app.cache.sealing import Sealer
 from app.cache.tiers import Entry, LocalTier, RedisTier, Slot
 from app.errors import RetriableError, UpstreamContractError, UpstreamUnavailableError
 from app.mapping.schema import CacheFile
+from app.metrics import observe_cache
 from app.observability import log_event
 
 __all__ = ["Fill", "Served", "ViewCache"]
@@ -168,7 +169,9 @@ class ViewCache:
         if slot is not None and not refresh:
             age = now - slot.entry.fetched_at
             if age <= self._rules.rule(slot.entry.store).ttl_seconds:
+                observe_cache("hit")
                 return Served(slot, stale=False, age_seconds=max(age, 0.0))
+        observe_cache("refresh" if refresh else "miss")
         flight = self._flight(name, scope, load)
         if slot is None:
             return await asyncio.shield(flight)
@@ -183,6 +186,7 @@ class ViewCache:
                 return Served(slot, stale=False, age_seconds=age)  # a forced refresh failed: still fresh
             if age <= rule.max_stale_seconds:
                 log_event(_log, logging.INFO, "cache.stale", age_seconds=round(age, 1), reason=type(exc).__name__)
+                observe_cache("stale")
                 return Served(slot, stale=True, age_seconds=age)
             raise UpstreamUnavailableError(
                 "commercetools",
@@ -281,6 +285,7 @@ class ViewCache:
     async def evict(self, kind: str, *ids: str) -> None:
         """Evict every view of these ids (``order`` ids also evict their customer's) everywhere."""
         tags = [self.name(kind, i) for i in ids]
+        observe_cache("eviction", len(tags))
         self._epoch += 1
         self._l1.evict(tags)
         if self._l2 is None:

@@ -56,7 +56,8 @@ from app.http_pool import (
     failure_in_words,
     path_segment,
 )
-from app.observability import correlation_id, log_event
+from app.metrics import TOKEN_FETCHES, observe_upstream
+from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent
 from app.settings import CommercetoolsSettings
 
 __all__ = ["CommercetoolsClient"]
@@ -78,6 +79,9 @@ _type_decoder = msgspec.json.Decoder(CtType)
 _json_encoder = msgspec.json.Encoder()
 _error_decoder = msgspec.json.Decoder(CtErrorResponse)
 D = TypeVar("D")
+
+
+READINESS_PROBE_ORDER_NUMBER: Final = "ctnm-readiness-probe"
 
 
 class _TokenEndpointError(Exception):
@@ -127,8 +131,11 @@ class CommercetoolsClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         on_payload: Callable[[str, bytes], None] | None = None,
+        budget: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
+        # Called before every request: the deployment's commercetools budget (raises RateLimitedError).
+        self._budget = budget
         # Called with (operation template, body) for every document received; the composition root
         # passes a redacting payload log. The adapter itself never decides what is personal.
         self._on_payload = on_payload
@@ -138,6 +145,7 @@ class CommercetoolsClient:
         self._clock = clock
         self._token_url = f"{settings.auth_url}/oauth/token"
         self._token_lock = asyncio.Lock()
+        self.health = UpstreamHealth(UPSTREAM)
         # At most max_connections requests at once, whatever the transport; the others wait here.
         self._slots = asyncio.Semaphore(settings.max_connections)
         # Reads go out on the gateway's own keep-alive transport (httpcore's pool probed every pooled
@@ -267,6 +275,12 @@ class CommercetoolsClient:
         path = f"{self._scope_path(None)}/messages/{path_segment(message_id)}"
         return await self._get("/messages/{id}", path, [], _raw_decoder, "message")
 
+    async def probe(self) -> None:
+        """One real read for ``/readyz`` when no call was made lately: an order number that cannot
+        exist, so commercetools answers 404 with the gateway's token (reachable, credentials good).
+        Its outcome lands in :attr:`health` like any call's; failures are classified as usual."""
+        await self.get_order_by_number(READINESS_PROBE_ORDER_NUMBER)
+
     async def ensure_token(self) -> None:
         """Fetch an access token if there is no fresh one; used by readiness checks."""
 
@@ -320,9 +334,17 @@ class CommercetoolsClient:
             token = self._http.token
             if not force and token and not token.is_expired(leeway=self._leeway(token)):
                 return
-            await self._http.fetch_token(
-                self._token_url, grant_type="client_credentials", timeout=self._attempt_timeout(deadline)
-            )
+            try:
+                await self._http.fetch_token(
+                    self._token_url, grant_type="client_credentials", timeout=self._attempt_timeout(deadline)
+                )
+            except _TokenEndpointError:
+                TOKEN_FETCHES.labels(UPSTREAM, "refused").inc()
+                raise
+            except Exception:
+                TOKEN_FETCHES.labels(UPSTREAM, "error").inc()
+                raise
+            TOKEN_FETCHES.labels(UPSTREAM, "ok").inc()
 
     async def _get(
         self,
@@ -335,7 +357,11 @@ class CommercetoolsClient:
         async def attempt(deadline: Deadline, *, force_token: bool = False) -> Received:
             await self._refresh_token_if_stale(deadline, force=force_token)
             # Lower-case names: on the direct path they replace httpx's defaults of the same name.
-            headers = {"x-correlation-id": correlation_id(), "accept": "application/json"}
+            headers = {
+                "x-correlation-id": correlation_id(),
+                "traceparent": outgoing_traceparent(),
+                "accept": "application/json",
+            }
             timeout = self._attempt_timeout(deadline)
             async with self._slots:
                 if (direct := self._direct_request(url, params)) is not None:
@@ -359,6 +385,7 @@ class CommercetoolsClient:
             await self._refresh_token_if_stale(deadline, force=force_token)
             headers = {
                 "x-correlation-id": correlation_id(),
+                "traceparent": outgoing_traceparent(),
                 "accept": "application/json",
                 "content-type": "application/json",
             }
@@ -421,6 +448,8 @@ class CommercetoolsClient:
         while True:
             if deadline.remaining() <= 0:
                 raise UpstreamUnavailableError(UPSTREAM, "deadline exceeded")
+            if self._budget is not None:
+                await self._budget()
             started = self._clock()
             retry_after: float | None = None
             try:
@@ -481,6 +510,9 @@ class CommercetoolsClient:
         method: str = "GET",
     ) -> None:
         level = logging.INFO if status is not None and (status < 400 or status == 404) else logging.WARNING
+        seconds = self._clock() - started
+        observe_upstream(UPSTREAM, template, status, seconds)
+        self.health.record(status, token_call=outcome == "token")
         log_event(
             _logger,
             level,
@@ -492,5 +524,5 @@ class CommercetoolsClient:
             status=status,
             attempt=failures + 1,
             errorCode=error_code,
-            durationMs=round((self._clock() - started) * 1000, 1),
+            durationMs=round(seconds * 1000, 1),
         )

@@ -19,7 +19,7 @@ import msgspec
 from app.access import Caller
 from app.commercetools.models import CtCustomer, CtOrder
 from app.commercetools.queries import CustomFieldPredicate, OrderQuery
-from app.errors import InvalidInputError, NotFoundError, StorageUnavailableError
+from app.errors import InvalidInputError, NotFoundError, PermissionDeniedError, StorageUnavailableError
 from app.lookup.formats import ORDER_NUMBER_PATTERN, RESOURCE_ID_PATTERN
 from app.lookup.reader import ScopedReader
 from app.mapping.schema import LinksFile
@@ -96,11 +96,17 @@ class LinkService:
         # Store-less links point at a global customer, which every store may see.
         return link.store is None or caller.may_see_store(link.store)
 
+    @staticmethod
+    def _check_bound(reference: str, caller: Caller) -> None:
+        if not caller.may_change_links_of(reference):
+            raise PermissionDeniedError("this session may change the links of the ticket it was opened for only")
+
     # -- stored links -----------------------------------------------------------------------------
 
     async def put(self, kind: str, reference: str, request: LinkRequest, caller: Caller) -> tuple[LinkView, bool]:
         """Create or replace a link; ``(view, created)``. Nothing is stored unless every target checks out."""
         self.check_reference(kind, reference)
+        self._check_bound(reference, caller)
         if request.process_id is not None:
             self.check_reference("process", request.process_id, parameter="processId")
         if not (request.order_number or request.order_id or request.customer_id):
@@ -145,6 +151,7 @@ class LinkService:
 
     async def delete(self, kind: str, reference: str, caller: Caller) -> None:
         self.check_reference(kind, reference)
+        self._check_bound(reference, caller)
         link = await self._links.get(kind, reference)
         if link is None or not self._visible(link, caller) or not await self._links.delete(kind, reference):
             raise NotFoundError("link")

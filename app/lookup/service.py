@@ -76,9 +76,6 @@ class LookupService:
         self._audit = audit
         self._now = now
 
-    async def ready(self) -> None:
-        await self._reader.ready()
-
     # -- orders ---------------------------------------------------------------------------------
 
     async def get_order(self, order_number: str, caller: Caller) -> OrderView:

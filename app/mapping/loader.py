@@ -13,6 +13,7 @@ from app.mapping.schema import (
     CacheFile,
     CarriersFile,
     CustomFieldsFile,
+    LimitsFile,
     LinkKindRule,
     LinksFile,
     MarketsFile,
@@ -42,6 +43,7 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
         default_factory=lambda: LinksFile(kinds={"ticket": LinkKindRule(pattern=r"[0-9]{1,19}")})
     )
     cache: CacheFile = msgspec.field(default_factory=CacheFile)
+    limits: LimitsFile = msgspec.field(default_factory=LimitsFile)
     widget: WidgetFile = msgspec.field(
         default_factory=lambda: WidgetFile(
             roles={"agent": WidgetRole(scopes=["orders:read", "customers:read", "links:write"])}
@@ -62,6 +64,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "masking.toml": ("masking", MaskingFile),
     "push.toml": ("push", PushFile),
     "cache.toml": ("cache", CacheFile),
+    "limits.toml": ("limits", LimitsFile),
     "widget.toml": ("widget", WidgetFile),
     "ownership.toml": ("ownership", OwnershipFile),
 }

@@ -10,6 +10,7 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
+import limits
 import msgspec
 from babel import Locale, UnknownLocaleError
 
@@ -477,6 +478,46 @@ class PushFile(MappingStruct, frozen=True):
                 for code, label in words.items():
                     if not label.strip() or "{" in label or "}" in label:
                         raise ValueError(f"labels.{locale}.{kind}.{code}: a label is plain, non-empty text")
+
+
+def _check_rate(rate: str) -> None:
+    try:
+        limits.parse(rate)
+    except ValueError:
+        raise ValueError(f'{rate!r} is not a rate (write it as "20/second" or "1000 per minute")') from None
+
+
+class CallerLimits(MappingStruct, frozen=True):
+    """Per caller (the token's ``sub``): what one runaway client may ask of the gateway."""
+
+    rate: str = "20/second"
+    forced_refresh_cost: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    """A request with ``Cache-Control: no-cache`` counts this many times: it goes to commercetools."""
+    subjects: dict[str, str] = msgspec.field(default_factory=dict)
+    """Rates for named callers (a reporting job, an integration), instead of ``rate``."""
+
+    def __post_init__(self) -> None:
+        for rate in (self.rate, *self.subjects.values()):
+            _check_rate(rate)
+
+    def rate_of(self, subject: str) -> str:
+        return self.subjects.get(subject, self.rate)
+
+
+class UpstreamLimit(MappingStruct, frozen=True):
+    """All gateway processes together, whatever the caller: every commercetools request counts."""
+
+    rate: str = "100/second"
+
+    def __post_init__(self) -> None:
+        _check_rate(self.rate)
+
+
+class LimitsFile(MappingStruct, frozen=True):
+    """``mappings/limits.toml``: rate limits that protect commercetools from a runaway client."""
+
+    callers: CallerLimits = msgspec.field(default_factory=CallerLimits)
+    commercetools: UpstreamLimit = msgspec.field(default_factory=UpstreamLimit)
 
 
 # -- customer profile ownership (mappings/ownership.toml) -----------------------------------------

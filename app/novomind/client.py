@@ -60,7 +60,8 @@ from app.http_pool import (
     failure_in_words,
     path_segment,
 )
-from app.observability import correlation_id, log_event
+from app.metrics import TOKEN_FETCHES, observe_upstream
+from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent
 from app.settings import NovomindSettings
 
 __all__ = ["NovomindClient", "NovomindReply", "NovomindWrite", "decode_body", "retry_after_seconds"]
@@ -169,6 +170,7 @@ class NovomindClient:
         self._on_payload = on_payload
         self._base_url = settings.base_url.rstrip("/")
         self._token_url = self._base_url + settings.token_path
+        self.health = UpstreamHealth(UPSTREAM)
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
         # At most max_connections requests at once (the transport opens a connection whenever none is
@@ -268,6 +270,12 @@ class NovomindClient:
                 token = self._token = await self._fetch_token()
             return token.value
 
+    async def probe(self) -> None:
+        """A fresh token from iAGENT, for ``/readyz`` when no call was made lately (the outcome lands in
+        :attr:`health`); it replaces the cached one, which is harmless."""
+        async with self._token_lock:
+            self._token = await self._fetch_token()
+
     async def _replace_token(self, rejected: str) -> str:
         """A resource answered 401 to ``rejected``: fetch another, unless a concurrent caller just did."""
         async with self._token_lock:
@@ -280,7 +288,11 @@ class NovomindClient:
     async def _fetch_token(self) -> _Token:
         settings = self._settings
         form = {"grant_type": "password", "username": settings.username, "password": settings.password.reveal()}
-        headers = {"Accept": "application/json", "X-Correlation-ID": correlation_id()}
+        headers = {
+            "Accept": "application/json",
+            "X-Correlation-ID": correlation_id(),
+            "traceparent": outgoing_traceparent(),
+        }
         if settings.client_auth == "form":
             form["client_id"] = settings.client_id
             form["client_secret"] = settings.client_secret.reveal()
@@ -289,8 +301,13 @@ class NovomindClient:
             pair = f"{settings.client_id}:{settings.client_secret.reveal()}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         started = self._clock()
-        response = await self._exchange("POST", self._token_url, settings.token_path, headers, data=form)
+        try:
+            response = await self._exchange("POST", self._token_url, settings.token_path, headers, data=form)
+        except Exception:
+            TOKEN_FETCHES.labels(UPSTREAM, "error").inc()
+            raise
         status = response.status_code
+        TOKEN_FETCHES.labels(UPSTREAM, "ok" if 200 <= status < 300 else "refused").inc()
         if 200 <= status < 300:
             token = self._parse_token(response.content, started)
             self._log("POST", settings.token_path, "token" if token else "undecodable", status, started, None, 1)
@@ -325,7 +342,11 @@ class NovomindClient:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _resource_headers(self) -> dict[str, str]:
-        return {"Accept": self._settings.accept, "X-Correlation-ID": correlation_id()}
+        return {
+            "Accept": self._settings.accept,
+            "X-Correlation-ID": correlation_id(),
+            "traceparent": outgoing_traceparent(),
+        }
 
     async def _authorized(
         self, method: str, path: str, template: str, headers: Mapping[str, str], content: bytes | None
@@ -445,6 +466,9 @@ class NovomindClient:
         attempt: int,
     ) -> None:
         ok = status is not None and 200 <= status < 300
+        seconds = self._clock() - started
+        observe_upstream(UPSTREAM, template, status, seconds)
+        self.health.record(status, token_call=outcome == "token")
         log_event(
             _logger,
             logging.INFO if ok else logging.WARNING,
@@ -456,5 +480,5 @@ class NovomindClient:
             status=status,
             attempt=attempt,
             errorCode=error_code,
-            durationMs=round((self._clock() - started) * 1000, 1),
+            durationMs=round(seconds * 1000, 1),
         )

@@ -6,6 +6,7 @@ embedded backend. Built by the composition root (:func:`app.asgi.build_pusher`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -13,8 +14,10 @@ from collections.abc import Awaitable, Callable
 from itertools import count
 from typing import Final
 
+from app.errors import GatewayError
 from app.mapping.loader import Mappings
 from app.mapping.rules import ViewRules
+from app.metrics import observe_queue
 from app.observability import log_event
 from app.push.customers import CustomerContacts
 from app.push.poller import MessageSource, Poller
@@ -25,6 +28,7 @@ __all__ = ["PushRuntime", "worker_name"]
 
 _log = logging.getLogger("app.push.runtime")
 _serial: Final = count(1)
+QUEUE_SAMPLE_SECONDS: Final = 5.0
 
 
 def worker_name() -> str:
@@ -52,6 +56,7 @@ class PushRuntime:
         if mappings.push is None:
             raise ValueError("mappings/push.toml is required to run the pusher")
         rules = ViewRules.from_mappings(mappings)
+        self._queue = storage.queue
         self.workers = [
             PushWorker(
                 queue=storage.queue,
@@ -83,5 +88,21 @@ class PushRuntime:
         tasks = [worker.run(stop) for worker in self.workers]
         if self.poller is not None:
             tasks.append(self.poller.run(stop))
+        tasks.append(self._sample_queue(stop))
         await asyncio.gather(*tasks)
         log_event(_log, logging.INFO, "push.stop")
+
+    async def _sample_queue(self, stop: asyncio.Event) -> None:
+        """Queue depth and the oldest event's age for the metrics, every few seconds while running."""
+        while not stop.is_set():
+            try:
+                stats = await self._queue.stats()
+                observe_queue(
+                    waiting=stats.ready + stats.delayed + stats.in_flight,
+                    oldest_enqueued_at=stats.oldest_enqueued_at,
+                    dead_letters=stats.dead,
+                )
+            except GatewayError as exc:  # storage down: the workers report it; keep the last sample
+                log_event(_log, logging.DEBUG, "push.queue_sample_failed", error=exc.code)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), QUEUE_SAMPLE_SECONDS)

@@ -46,8 +46,9 @@ from app.commercetools.models import CtOrder, CtTrackingData
 from app.errors import FatalError, NotFoundError, RetriableError
 from app.mapping.markets import resolve_market
 from app.mapping.schema import MarketsFile, PushFile
+from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
-from app.observability import log_event, use_correlation_id
+from app.observability import log_event, use_correlation_id, use_trace
 from app.push import messages as m
 from app.push.customers import CustomerContacts
 from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects
@@ -253,6 +254,7 @@ class PushWorker:
     async def handle(self, delivery: Delivery) -> Outcome:
         """Handle one delivery to its end: acknowledged, released for a retry, or dead-lettered."""
         use_correlation_id(f"push-{delivery.message_id}"[:128])
+        use_trace(None)  # one trace per delivery: its reads and ticket writes share it
         started = time.perf_counter()
         effects = 0
         if self._evict is not None:
@@ -280,6 +282,7 @@ class PushWorker:
             effects=effects,
             durationMs=round((time.perf_counter() - started) * 1000, 1),
         )
+        observe_push(outcome, delivery.enqueued_at)
         if self._observe is not None:
             self._observe(delivery, outcome, effects)
         return outcome

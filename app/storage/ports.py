@@ -163,6 +163,8 @@ class QueueStats(msgspec.Struct, frozen=True):
     in_flight: int
     """Delivered and neither acked, released nor dead-lettered yet (possibly by a dead consumer)."""
     dead: int
+    oldest_enqueued_at: datetime | None = None
+    """When the oldest entry not yet acked or dead-lettered was enqueued (``None``: nothing waits)."""
 
 
 @runtime_checkable

@@ -41,7 +41,8 @@ class WidgetController(Controller):
             locale = request.query_params.get("locale")
             return Response(widget.pages.refused(exc.reason, locale), status_code=403, headers=widget.headers)
         assert widget.tokens is not None  # the entry refuses every link when the widget has no secret
-        issued = widget.tokens.issue(context.agent_id, role)
+        bound = tuple(reference for reference in (context.ticket_id, context.process_id) if reference)
+        issued = widget.tokens.issue(context.agent_id, role, bound)
         return Response(widget.pages.case(context, issued), headers=widget.headers)
 
     # Public: the current widget token (in the Authorization header) is the credential.

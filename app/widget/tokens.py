@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import msgspec
@@ -45,7 +45,8 @@ class WidgetTokens:
             self._key, issuer=WIDGET_ISSUER, audience=WIDGET_AUDIENCE, leeway_seconds=0, now=now
         )
 
-    def issue(self, agent_id: str, role: WidgetRole) -> IssuedToken:
+    def issue(self, agent_id: str, role: WidgetRole, tickets: Sequence[str]) -> IssuedToken:
+        """``tickets``: the references of the ticket the page was opened for (none: it may link nothing)."""
         token = mint_token(
             self._key,
             issuer=WIDGET_ISSUER,
@@ -54,6 +55,7 @@ class WidgetTokens:
             scopes=role.scopes,
             stores=role.stores if role.stores is not None else ["*"],
             ttl_seconds=TOKEN_TTL_SECONDS,
+            tickets=tickets,
             now=self._now,
         )
         return IssuedToken(token=token, expires_in=TOKEN_TTL_SECONDS)
@@ -62,10 +64,10 @@ class WidgetTokens:
         return self._verifier.verify(token)
 
     def renew(self, token: str) -> IssuedToken:
-        """A fresh token for the same agent, scopes and stores; only while the current one is valid."""
+        """A fresh token for the same agent, scopes, stores and ticket; only while the current one is valid."""
         caller = self.verify(token)
         role = WidgetRole(scopes=sorted(caller.scopes), stores=list(caller.stores) if caller.stores else None)
-        return self.issue(caller.subject, role)
+        return self.issue(caller.subject, role, caller.tickets or ())
 
 
 class WithWidgetTokens:

@@ -173,7 +173,12 @@ async def test_health_needs_no_token(client: AsyncTestClient[Litestar]) -> None:
     from app import __version__
 
     assert (await client.get("/healthz")).json() == {"status": "ok", "version": __version__}
-    assert (await client.get("/readyz")).json() == {"status": "ready", "version": __version__}
+    ready = (await client.get("/readyz")).json()
+    assert (ready["status"], ready["version"]) == ("ready", __version__)
+    assert {name: check["state"] for name, check in ready["checks"].items()} == {
+        "storage": "ok",
+        "commercetools": "ok",
+    }
 
 
 def test_a_route_without_a_declared_scope_is_refused_at_start_up() -> None:

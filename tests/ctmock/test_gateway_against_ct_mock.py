@@ -313,10 +313,15 @@ async def test_invalid_order_number_is_422_without_calling_commercetools(gateway
 
 
 async def test_readiness_authenticates_against_the_mock(gateway: Gateway) -> None:
-    """``/readyz`` fetches a client-credentials token from the mock's ``/oauth/token`` (Basic auth)."""
+    """``/readyz`` makes one real call: a client-credentials token from the mock's ``/oauth/token``
+    (Basic auth), then a read of an order number that cannot exist (404: reachable, token accepted)."""
     response = await gateway.client.get("/readyz")
     assert response.status_code == 200, response.text
-    assert [(r.url.path, status) for r, status in gateway.transport.exchanges] == [("/oauth/token", 200)]
+    assert response.json()["status"] == "ready"
+    assert [(r.url.path.rsplit("/", 1)[-1], status) for r, status in gateway.transport.exchanges] == [
+        ("token", 200),
+        ("order-number=ctnm-readiness-probe", 404),
+    ]
     assert gateway.transport.exchanges[0][0].headers["authorization"].startswith("Basic ")
 
 

@@ -56,6 +56,7 @@ _VOLATILE: Final = {
     "linkedAt": _NOW,
     "enqueuedAt": _NOW,
     "deadAt": _NOW,
+    "checkedAt": _NOW,
     "at": _NOW,
     "changedAt": _NOW,
     "correlationId": "3f1c9a2e7b4d4e0f9a8c1b2d3e4f5a6b",

@@ -26,6 +26,7 @@ from tests.support import ThreadedServer, read_http_request, settings_for
 pytestmark = pytest.mark.integration
 
 PROXY_VARIABLES: Final = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+RELAY_LIMIT_SECONDS: Final = 30.0
 
 
 class ForwardProxy:
@@ -51,22 +52,28 @@ class ForwardProxy:
         await self._server.wait_closed()
 
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Bounded: Server.wait_closed() in __aexit__ waits for every relay, so one stuck upstream
+        # read would otherwise hang the test instead of failing it.
         try:
-            head, body = await read_http_request(reader)
-            request_line, *header_lines = head[:-4].split(b"\r\n")
-            method, target, version = request_line.split(b" ")
-            url = httpx.URL(target.decode("ascii"))  # absolute form: what a client sends a proxy
-            self.targets.append(f"{method.decode()} {url}")
-            kept = [line for line in header_lines if not line.lower().startswith((b"connection:", b"proxy-"))]
-            upstream_reader, upstream_writer = await asyncio.open_connection(url.host, url.port)
-            upstream_writer.write(
-                b"\r\n".join([b" ".join([method, url.raw_path, version]), *kept, b"Connection: close", b"", body])
-            )
-            writer.write(await upstream_reader.read())  # the whole answer: the upstream closes after it
-            upstream_writer.close()
-            await writer.drain()
+            async with asyncio.timeout(RELAY_LIMIT_SECONDS):
+                await self._relay_one(reader, writer)
         finally:
             writer.close()
+
+    async def _relay_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, body = await read_http_request(reader)
+        request_line, *header_lines = head[:-4].split(b"\r\n")
+        method, target, version = request_line.split(b" ")
+        url = httpx.URL(target.decode("ascii"))  # absolute form: what a client sends a proxy
+        self.targets.append(f"{method.decode()} {url}")
+        kept = [line for line in header_lines if not line.lower().startswith((b"connection:", b"proxy-"))]
+        upstream_reader, upstream_writer = await asyncio.open_connection(url.host, url.port)
+        upstream_writer.write(
+            b"\r\n".join([b" ".join([method, url.raw_path, version]), *kept, b"Connection: close", b"", body])
+        )
+        writer.write(await upstream_reader.read())  # the whole answer: the upstream closes after it
+        upstream_writer.close()
+        await writer.drain()
 
 
 @pytest.fixture

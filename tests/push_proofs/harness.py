@@ -150,6 +150,7 @@ def gateway_env(
         "GATEWAY_EVENTS_SECRET": EVENTS_SECRET,
         "GATEWAY_DATA_DIR": str(backend.data_dir),
         "GATEWAY_MAPPINGS_DIR": str(mappings_dir),
+        "GATEWAY_RATE_LIMITS": "false",  # the proofs count effects, not requests per second
         "GATEWAY_PUSH_LEASE_SECONDS": f"{lease_seconds:g}",
         "GATEWAY_LOG_LEVEL": log_level,
     }

@@ -17,6 +17,7 @@ import pytest
 
 from app.storage.ports import DeadLetter, Delivery, EventQueue, NewEvent, QueueStats, Storage
 from tests.storage.clock import StoreClock
+from tests.support import queue_counts
 
 if TYPE_CHECKING:
     from tests.storage.conftest import StorageFactory
@@ -90,7 +91,7 @@ async def test_enqueue_receive_ack(storage: Storage) -> None:
     assert await queue.ack(delivery.entry_id) is True
     assert await queue.receive("c1") == []
     assert await queue.receive("c2") == []
-    assert await queue.stats() == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
     assert await queue.ack(delivery.entry_id) is False, "a second ack of a removed entry is not an ack"
 
 
@@ -123,7 +124,7 @@ async def test_duplicate_message_id_within_the_window_is_not_queued_again(storag
     assert second.entry_id is None
     delivery = await only(queue, "c1")
     assert delivery.payload == b"\x00\xff{payload-1}"
-    assert await queue.stats() == QueueStats(ready=0, delayed=0, in_flight=1, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=1, dead=0)
 
     assert await queue.ack(delivery.entry_id) is True
     # The window is time, not presence: an acked message id is still a duplicate.
@@ -214,7 +215,7 @@ async def test_expired_lease_is_redelivered_to_another_consumer(clocked: Storage
     assert taken.enqueued_at == lost.enqueued_at
     assert await queue.receive("c3", lease_seconds=LONG) == [], "the new lease is live"
     assert await queue.ack(taken.entry_id) is True
-    assert await queue.stats() == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
 
 
 async def late_calls(queue: EventQueue, ack: Delivery, release: Delivery, dead_letter: Delivery) -> dict[str, bool]:
@@ -248,7 +249,7 @@ async def test_late_ack_release_dead_letter_after_another_consumer_took_over_are
     )
     assert await queue.dead_letters() == []
     assert await queue.receive("c3", max_count=10, lease_seconds=LONG) == []
-    assert await queue.stats() == QueueStats(ready=0, delayed=0, in_flight=3, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=3, dead=0)
     assert [await queue.ack(delivery.entry_id) for delivery in taken] == [True, True, True]
 
 
@@ -278,10 +279,10 @@ async def test_release_with_delay_is_not_delivered_before_the_delay(clocked: Sto
 
     assert await queue.receive("c1", lease_seconds=LONG) == []
     assert await queue.receive("c2", lease_seconds=LONG) == []
-    assert await queue.stats() == QueueStats(ready=0, delayed=1, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=1, in_flight=0, dead=0)
     clock.advance(delay - 0.01)
     assert await queue.receive("c2", lease_seconds=LONG) == [], "delivered before its delay"
-    assert await queue.stats() == QueueStats(ready=0, delayed=1, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=1, in_flight=0, dead=0)
 
     clock.advance(0.02)
     again = await only(queue, "c2")
@@ -336,7 +337,7 @@ async def test_dead_letter_keeps_the_entry_with_its_attempts_and_reason(storage:
     assert dead.dead_at >= dead.enqueued_at
     assert await queue.get_dead_letter(dead.id) == dead
     assert await queue.receive("c2", lease_seconds=LONG) == []
-    assert await queue.stats() == QueueStats(ready=0, delayed=0, in_flight=0, dead=1)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=1)
     assert await queue.ack(second.entry_id) is False, "a dead-lettered entry is not leased any more"
     assert await queue.dead_letter(second.entry_id, reason="twice") is False
     assert len(await queue.dead_letters()) == 1
@@ -389,7 +390,7 @@ async def test_replay_queues_a_dead_letter_once_as_a_new_first_attempt(storage: 
     assert await queue.replay(dead.id) is None, "replaying twice must queue it once"
     assert await queue.get_dead_letter(dead.id) is None
     assert await queue.dead_letters() == []
-    assert await queue.stats() == QueueStats(ready=1, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=1, delayed=0, in_flight=0, dead=0)
     replayed = await only(queue, "c2")
     assert (replayed.message_id, replayed.key, replayed.payload, replayed.attempt) == (
         "msg-1",
@@ -422,7 +423,7 @@ async def test_unknown_ids_are_answered_not_raised(storage: Storage) -> None:
         assert await queue.dead_letter(unknown, reason="x") is False, unknown
         assert await queue.get_dead_letter(unknown) is None, unknown
         assert await queue.replay(unknown) is None, unknown
-    assert await queue.stats() == QueueStats(ready=1, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=1, delayed=0, in_flight=0, dead=0)
 
 
 # -- stats ------------------------------------------------------------------------------------------
@@ -430,19 +431,19 @@ async def test_unknown_ids_are_answered_not_raised(storage: Storage) -> None:
 
 async def test_stats_count_each_state(storage: Storage) -> None:
     queue = storage.queue
-    assert await queue.stats() == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
     for number in range(5):
         await queue.enqueue(event(number))
-    assert await queue.stats() == QueueStats(ready=5, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=5, delayed=0, in_flight=0, dead=0)
 
     delayed, dead, acked = await queue.receive("c1", max_count=3, lease_seconds=LONG)
-    assert await queue.stats() == QueueStats(ready=2, delayed=0, in_flight=3, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=2, delayed=0, in_flight=3, dead=0)
     await queue.release(delayed.entry_id, delay_seconds=LONG, reason="later")
-    assert await queue.stats() == QueueStats(ready=2, delayed=1, in_flight=2, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=2, delayed=1, in_flight=2, dead=0)
     await queue.dead_letter(dead.entry_id, reason="bad")
-    assert await queue.stats() == QueueStats(ready=2, delayed=1, in_flight=1, dead=1)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=2, delayed=1, in_flight=1, dead=1)
     await queue.ack(acked.entry_id)
-    assert await queue.stats() == QueueStats(ready=2, delayed=1, in_flight=0, dead=1)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=2, delayed=1, in_flight=0, dead=1)
 
 
 async def test_stats_once_time_has_passed(clocked: Storage, clock: StoreClock) -> None:
@@ -453,11 +454,11 @@ async def test_stats_once_time_has_passed(clocked: Storage, clock: StoreClock) -
     delayed = await only_first(queue, "c1")
     await queue.release(delayed.entry_id, delay_seconds=LEASE, reason="later")
     await only(queue, "c2", lease_seconds=LEASE)  # c2 dies with msg-2
-    assert await queue.stats() == QueueStats(ready=0, delayed=1, in_flight=1, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=0, delayed=1, in_flight=1, dead=0)
 
     await clock.outlive(LEASE)
 
-    assert await queue.stats() == QueueStats(ready=1, delayed=0, in_flight=1, dead=0)
+    assert queue_counts(await queue.stats()) == QueueStats(ready=1, delayed=0, in_flight=1, dead=0)
 
 
 # -- many consumers ---------------------------------------------------------------------------------
@@ -525,7 +526,7 @@ async def test_several_consumers_deliver_and_ack_every_entry_exactly_once(storag
 
     expected = {f"msg-{number}": [1, 2] if number % 5 == 0 else [1] for number in range(total)}
     assert attempts == expected, "an entry was lost or delivered while its lease was live"
-    assert await storage.queue.stats() == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await storage.queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
 
 
 async def test_consumers_on_two_handles_of_one_store_share_the_queue(
@@ -543,4 +544,27 @@ async def test_consumers_on_two_handles_of_one_store_share_the_queue(
 
     expected = {f"msg-{number}": [1, 2] if number % 5 == 0 else [1] for number in range(total)}
     assert attempts == expected, "an entry was lost or delivered twice across handles"
-    assert await peer.queue.stats() == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
+    assert queue_counts(await peer.queue.stats()) == QueueStats(ready=0, delayed=0, in_flight=0, dead=0)
+
+
+async def test_stats_name_when_the_oldest_waiting_entry_was_enqueued(clocked: Storage, clock: StoreClock) -> None:
+    # What ctnm_push_oldest_event_age_seconds is computed from: it must follow acks and dead letters.
+    queue = clocked.queue
+    assert (await queue.stats()).oldest_enqueued_at is None
+    first_at = clock()
+    await queue.enqueue(event(1, key="order-1"))
+    clock.advance(30)
+    await queue.enqueue(event(2, key="order-2"))
+    assert _to_ms((await queue.stats()).oldest_enqueued_at) == _to_ms(first_at)
+    first, second = await queue.receive("c1", max_count=2, lease_seconds=LEASE)
+    assert _to_ms((await queue.stats()).oldest_enqueued_at) == _to_ms(first_at), "a leased entry still waits"
+    assert await queue.ack(first.entry_id)
+    assert _to_ms((await queue.stats()).oldest_enqueued_at) == _to_ms(first_at + timedelta(seconds=30))
+    assert await queue.dead_letter(second.entry_id, reason="test")
+    assert (await queue.stats()).oldest_enqueued_at is None
+
+
+def _to_ms(moment: datetime | None) -> int:
+    """Enqueue times are kept to the millisecond on SQLite, to the microsecond on Redis."""
+    assert moment is not None
+    return int(moment.timestamp() * 1000)

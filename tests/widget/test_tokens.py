@@ -12,6 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app.access import TokenVerifier, mint_token
 from app.asgi import create_app
 from app.errors import AuthenticationError
 from app.mapping.schema import WidgetRole
@@ -34,17 +35,18 @@ class Clock:
 
 def test_a_token_carries_the_agent_and_the_roles_scopes_and_stores() -> None:
     tokens = WidgetTokens(SECRET, now=Clock())
-    caller = tokens.verify(tokens.issue("agent-7", WidgetRole(scopes=["orders:read"], stores=["de"])).token)
+    caller = tokens.verify(tokens.issue("agent-7", WidgetRole(scopes=["orders:read"], stores=["de"]), ["4711"]).token)
     assert caller.subject == "agent-7"
     assert caller.scopes == frozenset({"orders:read"})
     assert caller.stores == ("de",)
-    assert tokens.verify(tokens.issue("agent-7", AGENT).token).stores is None
+    assert caller.tickets == ("4711",)
+    assert tokens.verify(tokens.issue("agent-7", AGENT, ["4711"]).token).stores is None
 
 
 def test_expiry_and_renewal() -> None:
     clock = Clock()
     tokens = WidgetTokens(SECRET, now=clock)
-    first = tokens.issue("agent-7", AGENT)
+    first = tokens.issue("agent-7", AGENT, ["4711", "P-9"])
     clock.now += TOKEN_TTL_SECONDS - 1
     renewed = tokens.renew(first.token)
     assert tokens.verify(renewed.token).scopes == frozenset(AGENT.scopes)
@@ -52,6 +54,7 @@ def test_expiry_and_renewal() -> None:
     with pytest.raises(AuthenticationError):
         tokens.renew(first.token)
     assert tokens.verify(renewed.token).subject == "agent-7"
+    assert tokens.verify(renewed.token).tickets == ("4711", "P-9")  # renewal keeps the binding
     clock.now += TOKEN_TTL_SECONDS
     with pytest.raises(AuthenticationError):
         tokens.verify(renewed.token)
@@ -60,7 +63,7 @@ def test_expiry_and_renewal() -> None:
 def test_another_secret_or_a_caller_token_is_refused() -> None:
     tokens = WidgetTokens(SECRET, now=time.time)
     with pytest.raises(AuthenticationError):
-        WidgetTokens("z" * 40).verify(tokens.issue("a", AGENT).token)
+        WidgetTokens("z" * 40).verify(tokens.issue("a", AGENT, []).token)
     with pytest.raises(AuthenticationError):
         tokens.verify(token(("orders:read",)))
 
@@ -107,3 +110,28 @@ async def test_renewal_endpoint(client: AsyncTestClient[Litestar]) -> None:
     refused = await client.post("/widget/token", headers=auth(("audit:read",)))
     assert refused.status_code == 401
     assert (await client.post("/widget/token")).status_code == 401
+
+
+async def test_the_page_token_links_only_the_ticket_it_was_opened_for(client: AsyncTestClient[Litestar]) -> None:
+    # The upstream answers 503 here, so a permitted PUT gets as far as reading the order (503);
+    # a PUT for another ticket is refused before anything is read.
+    agent = await _page_token(client, "agent")
+    headers = {"Authorization": f"Bearer {agent}"}
+    own = await client.put("/v1/links/4711", json={"orderNumber": "DE-100001"}, headers=headers)
+    assert own.status_code == 503
+    other = await client.put("/v1/links/4712", json={"orderNumber": "DE-100001"}, headers=headers)
+    assert other.status_code == 403
+    assert "ticket it was opened for" in other.json()["detail"]
+    assert (await client.delete("/v1/links/4712", headers=headers)).status_code == 403
+    # A caller token carries no binding: the same request is not refused for that reason.
+    caller = await client.put("/v1/links/4712", json={"orderNumber": "DE-100001"}, headers=auth(("links:write",)))
+    assert caller.status_code == 503
+
+
+def test_a_caller_token_is_bound_to_no_ticket() -> None:
+    minted = mint_token(
+        "s" * 40, issuer="i", audience="a", subject="x", scopes=["links:write"], stores=["*"], ttl_seconds=60
+    )
+    caller = TokenVerifier("s" * 40, issuer="i", audience="a").verify(minted)
+    assert caller.tickets is None
+    assert caller.may_change_links_of("anything")

@@ -58,6 +58,7 @@ class FrontDoor:
                 query=parse_qsl(http_scope["query_string"].decode("latin-1"), keep_blank_values=True),
                 correlation_id=correlation_id.decode("latin-1"),
                 authorization_present=header(http_scope, b"authorization") is not None,
+                traceparent=(header(http_scope, b"traceparent") or b"").decode("latin-1") or None,
             )
         )
         if self.state.config.latency_ms:

@@ -20,6 +20,7 @@ class RecordedRequest(msgspec.Struct, frozen=True, rename="camel"):
     query: list[tuple[str, str]]
     correlation_id: str
     authorization_present: bool
+    traceparent: str | None = None
 
 
 class SandboxState:

@@ -222,8 +222,15 @@ local undelivered = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
   undelivered = redis.call('XLEN', KEYS[1]) - redis.call('XPENDING', KEYS[1], ARGV[1])[1]
 end
+-- Acked entries leave the stream, so its first entry is the oldest still waiting (0: none).
+local oldest = 0
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+if first then
+  local f = first[2]
+  for i = 1, #f, 2 do if f[i] == 't' then oldest = tonumber(f[i + 1]) end end
+end
 return {undelivered, redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]),
-  redis.call('ZCOUNT', KEYS[3], '-inf', ARGV[2]), redis.call('XLEN', KEYS[4])}
+  redis.call('ZCOUNT', KEYS[3], '-inf', ARGV[2]), redis.call('XLEN', KEYS[4]), oldest}
 """
 
 
@@ -358,8 +365,14 @@ class RedisEventQueue:
         keys = [self._keys.queue_stream, self._keys.queue_leases, self._keys.queue_delayed, self._keys.queue_dead]
         with self._guard.errors("queue.stats"):
             counts: Sequence[int] = await self._stats(keys, [self._group, self._now_us()])
-        undelivered, in_flight, delayed, due, dead = (int(count) for count in counts)
-        return QueueStats(ready=undelivered + due, delayed=delayed - due, in_flight=in_flight, dead=dead)
+        undelivered, in_flight, delayed, due, dead, oldest = (int(count) for count in counts)
+        return QueueStats(
+            ready=undelivered + due,
+            delayed=delayed - due,
+            in_flight=in_flight,
+            dead=dead,
+            oldest_enqueued_at=from_micros(oldest) if oldest else None,
+        )
 
 
 def _dead_letter(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadLetter:

@@ -234,11 +234,13 @@ class SqliteEventQueue:
                     + (SELECT count(*) FROM queue_entries WHERE state = 'retry' AND visible_at_ms <= :now),
                     (SELECT count(*) FROM queue_entries WHERE state = 'retry' AND visible_at_ms > :now),
                     (SELECT count(*) FROM queue_entries WHERE state = 'leased'),
-                    (SELECT count(*) FROM dead_letters)
+                    (SELECT count(*) FROM dead_letters),
+                    (SELECT min(enqueued_at_ms) FROM queue_entries)
                 """,
                 {"now": now},
             ).fetchall()[0]
-            return QueueStats(ready=row[0], delayed=row[1], in_flight=row[2], dead=row[3])
+            oldest = from_ms(row[4]) if row[4] is not None else None
+            return QueueStats(ready=row[0], delayed=row[1], in_flight=row[2], dead=row[3], oldest_enqueued_at=oldest)
 
         return await self._db.read("queue.stats", body)
 
