@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from app import __version__
 from app.access import build_authenticator, build_event_sender_authenticator
 from app.api.audit import AuditController
 from app.api.conditional import CallerReads
-from app.api.customers import CustomerController, LookupController
+from app.api.customers import CustomerController, LookupController, OwnershipController
 from app.api.dead_letters import DeadLetterController
 from app.api.events import EventIntake, EventsController
 from app.api.health import HealthController
@@ -53,6 +54,9 @@ from app.masking import Masker
 from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
 from app.observability import configure_logging, export_spans
+from app.profile.history import SyncHistory
+from app.profile.service import ProfileSync
+from app.push.customers import CustomerContacts
 from app.push.dead_letters import DeadLetterService
 from app.push.history import PushHistoryService
 from app.push.intake import accept_delivery
@@ -78,6 +82,7 @@ _CONTROLLERS = (
     OrderController,
     CustomerController,
     LookupController,
+    OwnershipController,
     LinkController,
     TicketController,
     AuditController,
@@ -123,14 +128,16 @@ class Services:
         lookup: LookupService,
         links: LinkService,
         readiness: ReadinessService,
-        push_history: PushHistoryService | None = None,
+        profiles: ProfileSync,
+        push_history: PushHistoryService,
     ) -> None:
         self.reader = reader
         self.storage = storage
         self.lookup = lookup
         self.links = links
         self.readiness = readiness
-        self.push_history = push_history or PushHistoryService(storage.history)
+        self.profiles = profiles
+        self.push_history = push_history
 
 
 def _services(state: State) -> Services:
@@ -154,6 +161,10 @@ def _links(services: NamedDependency[Services]) -> LinkService:
     return services.links
 
 
+def _profiles(services: NamedDependency[Services]) -> ProfileSync:
+    return services.profiles
+
+
 def _audit(services: NamedDependency[Services]) -> AuditTrail:
     return AuditTrail(services.storage.audit)
 
@@ -164,6 +175,10 @@ def _dead_letters(services: NamedDependency[Services]) -> DeadLetterService:
 
 def _push_history(services: NamedDependency[Services]) -> PushHistoryService:
     return services.push_history
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def payload_log(settings: Settings, mappings: Mappings, rules: ViewRules | None = None) -> PayloadLog:
@@ -204,23 +219,28 @@ def build_pusher(
     observe: Callable[[Delivery, Outcome, int], None] | None = None,
     payloads: PayloadLog | None = None,
     evict: Callable[[str], Awaitable[None]] | None = None,
+    evict_customer: Callable[[str], Awaitable[None]] | None = None,
     readiness: ReadinessService | None = None,
 ) -> PushRuntime:
     """The status pusher for this process; the clients it opens are closed by ``stack``.
 
-    ``evict``: drops an order's cached views; by default, through a cache of this process that
-    only evicts (with Redis it reaches every gateway process)."""
+    ``evict`` / ``evict_customer``: drop an order's (a customer's) cached views; by default, through a
+    cache of this process that only evicts (with Redis it reaches every gateway process)."""
     if settings.novomind is None:
         raise ValueError("NOVOMIND_BASE_URL and the other NOVOMIND_* settings are required to push")
     payloads = payloads or payload_log(settings, mappings)
-    if evict is None:
+    if evict is None or evict_customer is None:
         evicting = view_cache(settings, mappings, local=False)
         stack.push_async_callback(evicting.aclose)
 
         async def evict_order(order_id: str) -> None:
             await evicting.evict("order", order_id)
 
-        evict = evict_order
+        async def evict_customer_views(customer_id: str) -> None:
+            await evicting.evict("customer", customer_id)
+
+        evict = evict or evict_order
+        evict_customer = evict_customer or evict_customer_views
     if commercetools is None:
         limits = rate_limits(settings, mappings)
         if limits is not None:
@@ -248,6 +268,9 @@ def build_pusher(
         lease_seconds=settings.gateway.push_lease_seconds,
         observe=observe,
         evict=evict,
+        customers=CustomerContacts(
+            mappings.ownership, commercetools, SyncHistory(storage.audit, now=_utcnow), evict=evict_customer
+        ),
     )
 
 
@@ -291,6 +314,7 @@ def create_app(
         cache = view_cache(settings, mappings)
         await cache.start()
         links = LinkService(reader, store.links, mappings.links, on_change=cache.evict)
+        history = SyncHistory(store.audit, now=_utcnow)
         lookup = LookupService(
             reader,
             rules,
@@ -300,11 +324,13 @@ def create_app(
             payloads,
             cache=cache,
             refreshes=RefreshBudget(settings.gateway.cache_forced_refreshes_per_minute),
+            synced_fields=history.synced_fields,
         )
+        profiles = ProfileSync(mappings.ownership, reader, commercetools, lookup, history)
         readiness = ReadinessService(store.ping, [Upstream("commercetools", commercetools.health, commercetools.probe)])
         prefixes = mappings.push.reference_prefixes if mappings.push is not None else ()
-        history = PushHistoryService(store.history, reference_prefixes=prefixes)
-        app.state.services = Services(reader, store, lookup, links, readiness, history)
+        push_history = PushHistoryService(store.history, reference_prefixes=prefixes)
+        app.state.services = Services(reader, store, lookup, links, readiness, profiles, push_history)
         run_pusher = (
             push
             if push is not None
@@ -322,6 +348,7 @@ def create_app(
                     novomind_transport=novomind_transport,
                     payloads=payloads,
                     evict=lookup.evict_order,
+                    evict_customer=lookup.evict_customer,
                     readiness=readiness,
                 )
                 task = asyncio.create_task(pusher.run(stop))
@@ -366,6 +393,7 @@ def create_app(
             "readiness": Provide(_readiness, sync_to_thread=False),
             "reads": Provide(_caller_reads, sync_to_thread=False),
             "links": Provide(_links, sync_to_thread=False),
+            "profiles": Provide(_profiles, sync_to_thread=False),
             "audit": Provide(_audit, sync_to_thread=False),
             "dead_letters": Provide(_dead_letters, sync_to_thread=False),
             "push_history": Provide(_push_history, sync_to_thread=False),

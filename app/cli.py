@@ -332,7 +332,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     token = commands.add_parser("token", help="mint a development JWT signed with GATEWAY_JWT_SECRET")
-    token.add_argument("--scope", default=DEFAULT_SCOPES, help="space-separated")
+    token.add_argument(
+        "--scope", default=DEFAULT_SCOPES, help="space-separated; an unknown one is refused, naming those known"
+    )
     token.add_argument("--stores", default="*", help="comma-separated store keys, or * for all")
     token.add_argument("--ttl", type=_positive_seconds, default=3600, help="lifetime in seconds (1 to 30 days)")
     token.add_argument("--subject", default="dev-agent")

@@ -10,6 +10,10 @@
     │   ├── InvalidInputError
     │   ├── AuthenticationError (MissingCredentialsError)
     │   ├── PermissionDeniedError
+    │   ├── ConflictError             the request contradicts the data's rules or state (profile sync)
+    │   │   ├── OwnershipConflictError        a field the writer does not own
+    │   │   ├── CustomTypeConflictError       the customer's custom fields belong to another Type
+    │   │   └── ConcurrentModificationError   others kept changing the resource while we wrote
     │   ├── UpstreamContractError     upstream answered something we cannot decode
     │   └── UpstreamRejectedError     upstream refused our request (4xx other than 404): a config bug
     └── SkippableError        drop this item and carry on (used by batch work such as the pusher)
@@ -96,6 +100,44 @@ class MissingCredentialsError(AuthenticationError):
 
 class PermissionDeniedError(FatalError):
     code = "forbidden"
+
+
+class ConflictError(FatalError):
+    code = "conflict"
+
+
+class OwnershipConflictError(ConflictError):
+    """A write names a field the writing side does not own (``mappings/ownership.toml``)."""
+
+    code = "ownership_conflict"
+
+    def __init__(self, field: str, owner: str) -> None:
+        super().__init__(f"field {field} is owned by {owner}; only {owner} changes it, so nothing was written")
+        self.field = field
+        self.owner = owner
+
+
+class CustomTypeConflictError(ConflictError):
+    code = "custom_type_conflict"
+
+    def __init__(self, wanted: str, found: str) -> None:
+        super().__init__(
+            f"the customer's custom fields use the Type {found}, not {wanted}; setting {wanted} would erase "
+            f"them, so nothing was written"
+        )
+        self.wanted = wanted
+        self.found = found
+
+
+class ConcurrentModificationError(ConflictError):
+    code = "concurrent_modification"
+
+    def __init__(self, attempts: int) -> None:
+        super().__init__(
+            f"the customer changed in commercetools during each of {attempts} attempts; the patch was not "
+            f"applied and nothing else was overwritten"
+        )
+        self.attempts = attempts
 
 
 class UpstreamContractError(FatalError):

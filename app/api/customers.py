@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, patch
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.params import Body
 
 from app.access import Caller
 from app.api.conditional import CallerReads, answered, cached_view_responses, wants_fresh
@@ -25,9 +27,24 @@ from app.api.params import (
 from app.api.problems import problem_responses
 from app.api.security import requires
 from app.lookup import LookupService
-from app.views import CustomerView, LookupView, RevealedField
+from app.profile.service import ProfileSync
+from app.views import CustomerView, LookupView, OwnershipView, RevealedField
 
-__all__ = ["CustomerController", "CustomerViews", "LookupController"]
+__all__ = ["CustomerController", "CustomerViews", "LookupController", "OwnershipController"]
+
+PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
+CustomerPatch = Annotated[
+    dict[str, Any],
+    Body(
+        title="CustomerPatch",
+        description=(
+            "A JSON merge patch (RFC 7396) in the CustomerView's shape: profile fields by name "
+            '(`firstName`), custom fields under `custom` (`{"custom": {"supportNote": "Prefers e-mail"}}`); '
+            "`null` removes a value. Only fields novomind owns (`GET /v1/ownership`) may appear."
+        ),
+        media_type="application/merge-patch+json",
+    ),
+]
 
 
 class CustomerViews(msgspec.Struct, frozen=True):
@@ -58,6 +75,33 @@ class CustomerController(Controller):
         answer = await reads.lookup.customer_answer(
             customerId, reads.caller, refresh=wants_fresh(request), masked=masked
         )
+        return answered(request, answer)
+
+    @patch(
+        "/{customerId:str}",
+        operation_id="PatchCustomer",
+        **requires(
+            "customers:write",
+            description=(
+                "Writes the novomind-owned fields the patch names to commercetools at the customer's version, "
+                "re-reading and re-applying only those fields on a concurrent change; a field owned by "
+                "commercetools is a 409 and nothing is written. Answers the new view."
+            ),
+        ),
+        summary="Change novomind-owned profile fields of one customer (JSON merge patch)",
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503),
+    )
+    async def patch_customer(
+        self,
+        request: Request[Any, Any, Any],
+        profiles: NamedDependency[ProfileSync],
+        caller: NamedDependency[Caller],
+        customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
+        data: CustomerPatch,
+    ) -> Response[bytes]:
+        if request.content_type[0] not in PATCH_MEDIA_TYPES:
+            raise HTTPException(status_code=415)
+        answer = await profiles.patch(customerId, data, caller)
         return answered(request, answer)
 
     @get(
@@ -142,3 +186,18 @@ class LookupController(Controller):
             country=country,
         )
         return answered(request, answer)
+
+
+class OwnershipController(Controller):
+    path = "/v1/ownership"
+    tags = ("customers",)
+
+    @get(
+        "/",
+        operation_id="GetOwnership",
+        **requires("customers:read"),
+        summary="Which side owns each customer profile field, and where its changes sync",
+        responses=problem_responses(401, 403),
+    )
+    async def get_ownership(self, profiles: NamedDependency[ProfileSync]) -> OwnershipView:
+        return profiles.ownership()

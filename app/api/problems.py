@@ -22,11 +22,14 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from app.errors import (
     AuthenticationError,
+    ConcurrentModificationError,
+    CustomTypeConflictError,
     FatalError,
     GatewayError,
     InvalidInputError,
     MissingCredentialsError,
     NotFoundError,
+    OwnershipConflictError,
     PermissionDeniedError,
     RateLimitedError,
     RetriableError,
@@ -88,6 +91,27 @@ PROBLEM_TYPES: Final[dict[str, ProblemType]] = {
     "method-not-allowed": ProblemType(
         405, "Method not allowed", "The path exists but not with this method.", "Use a method listed in `Allow`."
     ),
+    "ownership-conflict": ProblemType(
+        409,
+        "Field owned by the other side",
+        "The patch names a field that `mappings/ownership.toml` gives to commercetools (or another owner); "
+        "`field` and `owner` name it. Nothing was written.",
+        "Leave the field out of the patch; its owner changes it (see `GET /v1/ownership`).",
+    ),
+    "custom-type-conflict": ProblemType(
+        409,
+        "Customer has another custom Type",
+        "The customer's custom fields belong to a commercetools Type other than the one novomind's fields "
+        "live on; setting it would erase them. Nothing was written.",
+        "An operator moves the fields to one Type, or configures that Type in `mappings/ownership.toml`.",
+    ),
+    "concurrent-modification": ProblemType(
+        409,
+        "Customer kept changing",
+        "The customer changed in commercetools while the gateway wrote, on every attempt; the patch was not "
+        "applied and nothing else was overwritten.",
+        "Retry the same patch; it touches only the fields it names.",
+    ),
     "payload-too-large": ProblemType(
         413, "Request body too large", "The body is larger than this operation accepts.", "Send a smaller body."
     ),
@@ -101,7 +125,7 @@ PROBLEM_TYPES: Final[dict[str, ProblemType]] = {
         415,
         "Unsupported media type",
         "The body is not in a format this operation takes.",
-        "Send `Content-Type: application/json`.",
+        "Send `Content-Type: application/json` (a patch: `application/merge-patch+json` or `application/json`).",
     ),
     "invalid-input": ProblemType(
         422,
@@ -155,6 +179,9 @@ PROBLEM_TYPES: Final[dict[str, ProblemType]] = {
 _TYPE_OF_ERROR: Final[tuple[tuple[type[GatewayError], str], ...]] = (
     (NotFoundError, "not-found"),
     (InvalidInputError, "invalid-input"),
+    (OwnershipConflictError, "ownership-conflict"),
+    (CustomTypeConflictError, "custom-type-conflict"),
+    (ConcurrentModificationError, "concurrent-modification"),
     (AuthenticationError, "unauthenticated"),
     (PermissionDeniedError, "forbidden"),
     (UpstreamContractError, "upstream-contract"),
@@ -205,10 +232,20 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True, rename="camel"):
     detail: str
     correlation_id: str
     invalid_params: list[InvalidParam] | None = msgspec.field(default=None, name="invalid-params")
+    field: str | None = None
+    """``ownership-conflict``: the refused field (``firstName``, ``custom.loyaltyTier``)."""
+    owner: str | None = None
+    """``ownership-conflict``: who owns that field (``commercetools`` or ``novomind``)."""
 
 
 def problem_body(
-    code: str, detail: str, *, status: int | None = None, invalid: list[InvalidParam] | None = None
+    code: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    invalid: list[InvalidParam] | None = None,
+    field: str | None = None,
+    owner: str | None = None,
 ) -> Problem:
     kind = PROBLEM_TYPES[code]
     return Problem(
@@ -218,6 +255,8 @@ def problem_body(
         detail=detail,
         correlation_id=correlation_id(),
         invalid_params=invalid,
+        field=field,
+        owner=owner,
     )
 
 
@@ -228,8 +267,10 @@ def _problem(
     status: int | None = None,
     headers: dict[str, str] | None = None,
     invalid: list[InvalidParam] | None = None,
+    field: str | None = None,
+    owner: str | None = None,
 ) -> Response[Problem]:
-    body = problem_body(code, detail, status=status, invalid=invalid)
+    body = problem_body(code, detail, status=status, invalid=invalid, field=field, owner=owner)
     # Set here too: requests that match no route never pass the correlation middleware.
     return Response(
         body,
@@ -262,7 +303,15 @@ def handle_gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Respon
         invalid = [InvalidParam(name, reason) for name, reason in exc.params]
     if status >= 500:
         log_event(_logger, logging.WARNING, "request.failed", error=exc.code, status=status)
-    return _problem(code, exc.detail, headers=headers or None, invalid=invalid)
+    owned = exc if isinstance(exc, OwnershipConflictError) else None
+    return _problem(
+        code,
+        exc.detail,
+        headers=headers or None,
+        invalid=invalid,
+        field=owned.field if owned else None,
+        owner=owned.owner if owned else None,
+    )
 
 
 def _camel(name: str) -> str:

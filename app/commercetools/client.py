@@ -35,6 +35,7 @@ from app.commercetools.models import (
     CtPagedCustomers,
     CtPagedOrders,
     CtPagedRawMessages,
+    CtType,
 )
 from app.commercetools.queries import (
     CUSTOMER_EXPANSIONS,
@@ -45,7 +46,7 @@ from app.commercetools.queries import (
     message_query_params,
     query_params,
 )
-from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
+from app.errors import NotFoundError, UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
 from app.http_pool import (
     Answer,
     Endpoint,
@@ -74,6 +75,8 @@ _customer_decoder = msgspec.json.Decoder(CtCustomer)
 _paged_customers_decoder = msgspec.json.Decoder(CtPagedCustomers)
 _paged_raw_messages_decoder = msgspec.json.Decoder(CtPagedRawMessages)
 _raw_decoder = msgspec.json.Decoder(msgspec.Raw)
+_type_decoder = msgspec.json.Decoder(CtType)
+_json_encoder = msgspec.json.Encoder()
 _error_decoder = msgspec.json.Decoder(CtErrorResponse)
 D = TypeVar("D")
 
@@ -116,7 +119,8 @@ def _error_code(body: bytes) -> str | None:
 
 
 class CommercetoolsClient:
-    """Read access to one commercetools project. Returns wire Structs; ``None`` means 404."""
+    """Reads of one commercetools project, and versioned customer updates. Returns wire Structs;
+    ``None`` means 404."""
 
     def __init__(
         self,
@@ -214,6 +218,24 @@ class CommercetoolsClient:
         path = f"{self._scope_path(store_key)}/customers/{path_segment(customer_id)}"
         template = self._template(store_key, "/customers/{id}")
         return await self._get(template, path, [("expand", e) for e in expand], _customer_decoder, "customer")
+
+    async def update_customer(self, customer_id: str, version: int, actions: Sequence[dict[str, object]]) -> CtCustomer:
+        """Apply update actions at ``version`` (``POST /customers/{id}``); answers the updated customer.
+
+        A stale ``version`` is commercetools' 409 ``ConcurrentModification``, raised as
+        ``UpstreamRejectedError`` (status 409, that code) for the caller to re-read and decide. Retrying
+        a dropped request is safe for the same reason: a repeat of an applied update meets a newer version.
+        """
+        path = f"{self._scope_path(None)}/customers/{path_segment(customer_id)}"
+        body = _json_encoder.encode({"version": version, "actions": list(actions)})
+        customer = await self._send("POST", "/customers/{id}", path, body, _customer_decoder, "customer")
+        if customer is None:
+            raise NotFoundError("customer")
+        return customer
+
+    async def get_type_by_key(self, key: str) -> CtType | None:
+        path = f"{self._scope_path(None)}/types/key={path_segment(key)}"
+        return await self._get("/types/key={key}", path, [], _type_decoder, "type")
 
     async def query_customers(self, query: OrderQuery, *, store_key: str | None = None) -> list[CtCustomer]:
         path = f"{self._scope_path(store_key)}/customers"
@@ -352,6 +374,34 @@ class CommercetoolsClient:
             return response
 
         response = await self._call_with_retries(template, attempt)
+        return self._decoded(template, response, decoder, what)
+
+    async def _send(
+        self, method: str, template: str, url: str, body: bytes, decoder: msgspec.json.Decoder[D], what: str
+    ) -> D | None:
+        """A write, on httpx's transport (writes are rare: the direct path is for the pusher's reads)."""
+
+        async def attempt(deadline: Deadline, *, force_token: bool = False) -> Received:
+            await self._refresh_token_if_stale(deadline, force=force_token)
+            headers = {
+                "x-correlation-id": correlation_id(),
+                "traceparent": outgoing_traceparent(),
+                "accept": "application/json",
+                "content-type": "application/json",
+            }
+            timeout = self._attempt_timeout(deadline)
+            async with self._slots:
+                response: httpx.Response = await self._http.request(
+                    method, url, content=body, headers=headers, timeout=timeout
+                )
+            return response
+
+        response = await self._call_with_retries(template, attempt, method=method)
+        return self._decoded(template, response, decoder, what)
+
+    def _decoded(
+        self, template: str, response: Received | None, decoder: msgspec.json.Decoder[D], what: str
+    ) -> D | None:
         if response is None or response.status_code == 404:
             return None
         if self._on_payload is not None:
@@ -387,7 +437,9 @@ class CommercetoolsClient:
         target = endpoint.target(path)
         return None if target is None else (transport, endpoint, target, defaults)
 
-    async def _call_with_retries(self, template: str, attempt: Callable[..., Awaitable[Any]]) -> Any:
+    async def _call_with_retries(
+        self, template: str, attempt: Callable[..., Awaitable[Any]], *, method: str = "GET"
+    ) -> Any:
         deadline = Deadline(self._settings.deadline_seconds, self._clock)
         failures = 0
         token_refetched = False
@@ -411,17 +463,18 @@ class CommercetoolsClient:
                 self._log(template, "token", 200, failures, started, "undecodable")
                 raise UpstreamContractError(f"{UPSTREAM} auth", "token") from None
             except httpx.TransportError as exc:
-                # Every call here is an idempotent read, so a dropped connection is as safe to retry
+                # Every call here is an idempotent read or a write at a version (a repeat of an applied
+                # one meets a newer version and is refused), so a dropped connection is as safe to retry
                 # as a refused one. The class goes to the log; the caller's problem detail gets words.
                 reason = failure_in_words(exc)
-                self._log(template, type(exc).__name__, None, failures, started, None)
+                self._log(template, type(exc).__name__, None, failures, started, None, method)
             else:
                 force_token = False
                 if not isinstance(response, httpx.Response | Answer):
                     return response
                 status = response.status_code
                 code = _error_code(response.content) if status >= 400 else None
-                self._log(template, "response", status, failures, started, code)
+                self._log(template, "response", status, failures, started, code, method)
                 if status < 300 or status == 404:
                     return response
                 if status == 401 and not token_refetched:
@@ -447,7 +500,14 @@ class CommercetoolsClient:
             await self._sleep(delay)
 
     def _log(
-        self, template: str, outcome: str, status: int | None, failures: int, started: float, error_code: str | None
+        self,
+        template: str,
+        outcome: str,
+        status: int | None,
+        failures: int,
+        started: float,
+        error_code: str | None,
+        method: str = "GET",
     ) -> None:
         level = logging.INFO if status is not None and (status < 400 or status == 404) else logging.WARNING
         seconds = self._clock() - started
@@ -463,7 +523,7 @@ class CommercetoolsClient:
             level,
             "upstream.call",
             upstream=UPSTREAM,
-            method="GET",
+            method=method,
             operation=template,
             outcome=outcome,
             status=status,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
@@ -31,7 +31,15 @@ from app.masking.policy import CUSTOMER_FIELDS, ORDER_FIELDS, Revealed, customer
 from app.masking.redaction import PayloadLog
 from app.observability import correlation_id
 from app.storage.ports import AuditLog, AuditRecord
-from app.views import CandidateView, CustomerView, LookupView, OrderSummary, OrderView, RevealedField
+from app.views import (
+    CandidateView,
+    CustomerView,
+    FieldSyncView,
+    LookupView,
+    OrderSummary,
+    OrderView,
+    RevealedField,
+)
 
 __all__ = ["LookupService"]
 
@@ -63,7 +71,10 @@ class LookupService:
         cache: ViewCache,
         refreshes: RefreshBudget | None = None,
         now: Callable[[], datetime] = _utcnow,
+        synced_fields: Callable[[str], Awaitable[list[FieldSyncView]]] | None = None,
     ) -> None:
+        # Per profile field, when the profile sync last changed it and from which side (app.profile).
+        self._synced_fields = synced_fields
         self._cache = cache
         self._refreshes = refreshes or RefreshBudget(0)
         self._payloads = payloads
@@ -137,6 +148,10 @@ class LookupService:
         """A status event for this order: its views and its customer's, in every process."""
         await self._cache.evict("order", order_id)
 
+    async def evict_customer(self, customer_id: str) -> None:
+        """A profile sync write: the customer's views (and the orders that embed them), in every process."""
+        await self._cache.evict("customer", customer_id)
+
     async def page_orders(
         self,
         caller: Caller,
@@ -203,6 +218,8 @@ class LookupService:
             if customer is None:
                 return None
             view = await self._customer_view(customer, caller)
+            if self._synced_fields is not None:
+                view = msgspec.structs.replace(view, synced_fields=await self._synced_fields(customer.id))
             tags = (self._cache.name("customer", customer.id),)
             market = customer.stores[0].key if len(customer.stores) == 1 else None
             return Fill(_VIEW_ENCODER.encode(view), market, tags)

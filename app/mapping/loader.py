@@ -18,9 +18,11 @@ from app.mapping.schema import (
     LinksFile,
     MarketsFile,
     MaskingFile,
+    OwnershipFile,
     PushFile,
     WidgetFile,
     WidgetRole,
+    default_ownership,
 )
 
 __all__ = ["FILES", "MappingError", "Mappings", "load_mappings"]
@@ -47,6 +49,7 @@ class Mappings(msgspec.Struct, frozen=True, kw_only=True):
             roles={"agent": WidgetRole(scopes=["orders:read", "customers:read", "links:write"])}
         )
     )
+    ownership: OwnershipFile = msgspec.field(default_factory=default_ownership)
     push: PushFile | None = None
     """``None`` only for a Mappings built in code without a push target (the pusher then refuses to start)."""
 
@@ -63,6 +66,7 @@ FILES: dict[str, tuple[str, type[msgspec.Struct]]] = {
     "cache.toml": ("cache", CacheFile),
     "limits.toml": ("limits", LimitsFile),
     "widget.toml": ("widget", WidgetFile),
+    "ownership.toml": ("ownership", OwnershipFile),
 }
 
 _UNKNOWN = re.compile(r"Object contains unknown field `(?P<key>[^`]+)`")

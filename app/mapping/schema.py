@@ -15,6 +15,7 @@ import msgspec
 from babel import Locale, UnknownLocaleError
 
 __all__ = [
+    "PROFILE_FIELDS",
     "STATE_LABEL_KINDS",
     "STATUS_TEXT_KINDS",
     "TEMPLATE_VARIABLES",
@@ -23,7 +24,9 @@ __all__ = [
     "CacheRule",
     "CarrierRule",
     "CarriersFile",
+    "ContactWrite",
     "CustomFieldsFile",
+    "FieldOwnership",
     "FieldRule",
     "LinkKindRule",
     "LinksFile",
@@ -31,11 +34,13 @@ __all__ = [
     "MarketsFile",
     "MaskingFile",
     "MaskingRule",
+    "OwnershipFile",
     "PollChannel",
     "PollRules",
     "PushFile",
     "PushWrite",
     "RetryRules",
+    "default_ownership",
 ]
 
 
@@ -523,3 +528,110 @@ class LimitsFile(MappingStruct, frozen=True):
 
     callers: CallerLimits = msgspec.field(default_factory=CallerLimits)
     commercetools: UpstreamLimit = msgspec.field(default_factory=UpstreamLimit)
+
+
+# -- customer profile ownership (mappings/ownership.toml) -----------------------------------------
+
+Owner = Literal["commercetools", "novomind"]
+Direction = Literal["commercetools-to-novomind", "novomind-to-commercetools", "none"]
+
+# The CustomerView fields a profile sync can own, by their name in the view (and in a merge patch).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "email",
+    "title",
+    "salutation",
+    "firstName",
+    "middleName",
+    "lastName",
+    "companyName",
+    "dateOfBirth",
+    "addresses",
+    "customerGroup",
+)
+# Fields the file must name: the ones the issue of record lists; the others default to commercetools.
+REQUIRED_PROFILE_FIELDS: frozenset[str] = frozenset(
+    {"email", "firstName", "lastName", "dateOfBirth", "addresses", "customerGroup"}
+)
+# Structured fields only commercetools can own: writing them from novomind would need address ids
+# and customer-group references that a contact does not hold.
+COMMERCETOOLS_ONLY_FIELDS: frozenset[str] = frozenset({"addresses", "customerGroup"})
+_OWN_DIRECTION: dict[str, str] = {
+    "commercetools": "commercetools-to-novomind",
+    "novomind": "novomind-to-commercetools",
+}
+
+
+class FieldOwnership(MappingStruct, frozen=True):
+    owner: Owner
+    direction: Direction | None = None
+    """Defaults to the owner's side outward; ``none`` keeps the field out of the sync altogether."""
+
+    def __post_init__(self) -> None:
+        if self.direction not in (None, "none", _OWN_DIRECTION[self.owner]):
+            raise ValueError(
+                f"direction {self.direction!r} would sync a {self.owner}-owned field into its owner; "
+                f"use {_OWN_DIRECTION[self.owner]!r} or 'none'"
+            )
+
+    @property
+    def syncs(self) -> str:
+        return self.direction or _OWN_DIRECTION[self.owner]
+
+
+class ContactWrite(MappingStruct, frozen=True):
+    """How a commercetools-owned change reaches the novomind contact whose External ID is the customer id."""
+
+    method: Literal["PATCH", "PUT", "POST"] = "PATCH"
+    path: str = "/iMail/api/rest/contacts/external-id/{customerId}"
+    """Relative to NOVOMIND_BASE_URL; ``{customerId}`` is filled URL-encoded. The body holds the changed
+    fields in the CustomerView's shape (custom fields under ``custom``; ``null``: removed)."""
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/") or "{customerId}" not in self.path:
+            raise ValueError("contact-write.path must start with '/' and contain {customerId}")
+        rest = self.path.replace("{customerId}", "")
+        if "{" in rest or "}" in rest:
+            raise ValueError("contact-write.path knows only the placeholder {customerId}")
+
+
+class OwnershipFile(MappingStruct, frozen=True):
+    """``mappings/ownership.toml``: which side owns each customer profile field, and where it syncs."""
+
+    custom_type: str
+    """Key of the commercetools custom Type the novomind-owned custom fields live on."""
+    fields: dict[str, FieldOwnership]
+    """``[fields.<name>]``: the CustomerView's profile fields (``email``, ``firstName``, …)."""
+    custom_fields: dict[str, FieldOwnership] = msgspec.field(default_factory=dict)
+    """``[custom-fields.<name>]``: customer custom fields; those owned by novomind live on ``custom-type``."""
+    other_custom_fields: FieldOwnership = msgspec.field(default_factory=lambda: FieldOwnership(owner="commercetools"))
+    """Every customer custom field not listed (they belong to the shop's own Types)."""
+    contact_write: ContactWrite = msgspec.field(default_factory=ContactWrite)
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{2,256}", self.custom_type):
+            raise ValueError("custom-type must be a commercetools Type key (2-256 of A-Z a-z 0-9 _ -)")
+        unknown = sorted(set(self.fields) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ValueError(f"fields.{unknown[0]}: not a profile field (known: {', '.join(PROFILE_FIELDS)})")
+        missing = sorted(REQUIRED_PROFILE_FIELDS - set(self.fields))
+        if missing:
+            raise ValueError(f"fields.{missing[0]}: missing; every profile field needs an owner")
+        for name in sorted(COMMERCETOOLS_ONLY_FIELDS & set(self.fields)):
+            if self.fields[name].owner != "commercetools":
+                raise ValueError(f"fields.{name}: only commercetools can own it (novomind cannot write it)")
+        for name in self.custom_fields:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name):
+                raise ValueError(f"custom-fields.{name}: not a commercetools field name")
+        if self.other_custom_fields.owner != "commercetools":
+            raise ValueError("other-custom-fields: only commercetools can own fields of Types the gateway does not own")
+
+
+def default_ownership() -> OwnershipFile:
+    """The shipped ``mappings/ownership.toml``: commercetools owns everything but two support fields."""
+    commercetools = FieldOwnership(owner="commercetools")
+    novomind = FieldOwnership(owner="novomind")
+    return OwnershipFile(
+        custom_type="support-profile",
+        fields=dict.fromkeys(PROFILE_FIELDS, commercetools),
+        custom_fields={"supportNote": novomind, "preferredContactChannel": novomind},
+    )

@@ -19,6 +19,7 @@ from app.mapping.loader import Mappings
 from app.mapping.rules import ViewRules
 from app.metrics import observe_queue
 from app.observability import log_event
+from app.push.customers import CustomerContacts
 from app.push.poller import MessageSource, Poller
 from app.push.worker import OrderSource, Outcome, PushWorker, TicketWriter, WorkerOptions
 from app.storage.ports import Delivery, Storage
@@ -50,6 +51,7 @@ class PushRuntime:
         lease_seconds: float = 30.0,
         observe: Callable[[Delivery, Outcome, int], None] | None = None,
         evict: Callable[[str], Awaitable[None]] | None = None,
+        customers: CustomerContacts | None = None,
     ) -> None:
         if mappings.push is None:
             raise ValueError("mappings/push.toml is required to run the pusher")
@@ -71,6 +73,7 @@ class PushRuntime:
                 observe=observe,
                 evict=evict,
                 history=storage.history,
+                customers=customers,
             )
             for _ in range(workers)
         ]

@@ -51,6 +51,7 @@ from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
 from app.observability import end_trace, log_event, use_correlation_id, use_trace
 from app.push import messages as m
+from app.push.customers import CustomerContacts
 from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects, state_of, text_kind
 from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
 from app.push.ordering import decide
@@ -75,6 +76,9 @@ T = TypeVar("T")
 _log = logging.getLogger("app.push.worker")
 
 Outcome = Literal["applied", "snapshot", "stale", "no-change", "retry", "dead"]
+
+# Resources whose current state the worker can write when earlier messages are missing.
+_RE_READABLE: Final = frozenset({"order", "customer"})
 
 _EFFECT_TTL_SECONDS: Final = 30 * 24 * 3600.0
 """How long a done effect is remembered: longer than commercetools keeps messages (15 days by
@@ -149,7 +153,10 @@ class PushWorker:
         evict: Callable[[str], Awaitable[None]] | None = None,
         history: PushHistory | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        customers: CustomerContacts | None = None,
     ) -> None:
+        # Customer messages (profile sync, app/push/customers.py); without it they change nothing.
+        self._customers = customers
         self._clock = clock
         self._history = history
         self._now = now
@@ -490,8 +497,8 @@ class PushWorker:
             if message.resource_version <= mark.version:
                 # A re-read already wrote a version of the resource that includes this message.
                 decision = "stale"
-            elif mark.sequence is None and message.sequence_number > 1 and resource.type_id == "order":
-                # Earlier messages exist that this gateway never applied: start from the order itself.
+            elif mark.sequence is None and message.sequence_number > 1 and resource.type_id in _RE_READABLE:
+                # Earlier messages exist that this gateway never applied: start from the resource itself.
                 decision = "gap"
             else:
                 decision = decide(mark.sequence, message.sequence_number)
@@ -504,7 +511,9 @@ class PushWorker:
                 return None
             outcome: Outcome
             written = message.resource_version
-            if decision == "gap" and resource.type_id == "order":
+            if resource.type_id == "customer":
+                effects, outcome, written, fallback = await self._plan_customer(message, decision, mark)
+            elif decision == "gap" and resource.type_id == "order":
                 effects, read_version = await self._plan_snapshot(resource.id, trigger=message.id)
                 outcome, written = "snapshot", max(written, read_version)
                 # A fatal write must not reopen the versions this re-read may already have written.
@@ -517,8 +526,24 @@ class PushWorker:
                 fallback = mark
             raised = Mark(max(mark.sequence or 0, message.sequence_number), max(mark.version, written))
             sent = await self._write(effects, held, raised, fallback)
+            if resource.type_id == "customer" and self._customers is not None:
+                await self._customers.written(message, effects)
             await held.leave_raising(raised)
             return outcome, sent
+
+    async def _plan_customer(
+        self, message: m.Message, decision: str, mark: Mark
+    ) -> tuple[list[Effect], Outcome, int, Mark]:
+        """A customer message's contact write (app/push/customers.py): effects, outcome, version written, fallback."""
+        if self._customers is None:
+            return [], "no-change", message.resource_version, mark
+        snapshot = decision == "gap"
+        effects, read_version = await self._customers.plan(message, snapshot=snapshot)
+        if snapshot:
+            # Every synced field was written as read: older messages of the customer are covered.
+            written = max(message.resource_version, read_version)
+            return effects, "snapshot", written, Mark(mark.sequence, max(mark.version, read_version))
+        return effects, "applied" if effects else "no-change", message.resource_version, mark
 
     async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
         """A change notification: write the order as it is now, and remember the version written."""

@@ -25,6 +25,7 @@ from app.views.order import (
     TransactionView,
     WorkflowStateView,
 )
+from app.views.profile import FieldOwnershipView, FieldSyncView, OwnershipView
 
 __all__ = [
     "AddressView",
@@ -35,6 +36,8 @@ __all__ = [
     "CustomerView",
     "DeliveryView",
     "DiscountCodeView",
+    "FieldOwnershipView",
+    "FieldSyncView",
     "ItemQuantityView",
     "LineItemStateView",
     "LineItemView",
@@ -43,6 +46,7 @@ __all__ = [
     "Money",
     "OrderSummary",
     "OrderView",
+    "OwnershipView",
     "ParcelView",
     "PaymentView",
     "ReturnItemView",

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import msgspec
 
 from app.views.order import AddressView, CustomerGroupView, CustomFieldView, LinkView, OrderSummary, ViewStruct
+from app.views.profile import FieldSyncView
 
 
 class CustomerView(ViewStruct, frozen=True):
@@ -40,6 +41,8 @@ class CustomerView(ViewStruct, frozen=True):
     """Personal data is masked per ``mappings/masking.toml`` (the caller lacks ``pii:read``)."""
     stale: bool = False
     """Answered from the cache because commercetools failed or was slow: as of ``fetchedAt``."""
+    synced_fields: list[FieldSyncView] = msgspec.field(default_factory=list)
+    """Per profile field changed through the profile sync: when, and from which side (newest first)."""
 
 
 class CandidateView(ViewStruct, frozen=True):

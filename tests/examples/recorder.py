@@ -45,6 +45,9 @@ BEGIN: Final = "<!-- BEGIN GENERATED EXAMPLES (scripts/api_examples.py) -->"
 END: Final = "<!-- END GENERATED EXAMPLES -->"
 EVENTS_SECRET: Final = "events-secret-for-the-examples-0123456789"
 EXAMPLE_TICKET: Final = "T-200001"
+# A seeded de-store customer without custom fields (the demo customer's are on another Type, which a
+# profile patch refuses): its first agent note gets the support-profile Type.
+PROFILE_CUSTOMER_ID: Final = "13f47ea3-fc2b-419c-ab4e-8955d3abe56d"
 
 # Values that differ on every run: replaced by one fixed, realistic value before recording and
 # before comparing, so a re-run matches while the example still reads like a real answer.
@@ -56,6 +59,7 @@ _VOLATILE: Final = {
     "deadAt": _NOW,
     "checkedAt": _NOW,
     "at": _NOW,
+    "changedAt": _NOW,
     "correlationId": "3f1c9a2e7b4d4e0f9a8c1b2d3e4f5a6b",
 }
 
@@ -158,6 +162,14 @@ EXAMPLES: Final[tuple[Example, ...]] = (
     Example("RevealCustomerField", "GET", "/v1/customers/{customerId}/fields/email", (*LOOKUP, "pii:read")),
     # pii:read: the unmasked view, which the audit trail records (QueryAudit below shows the entry).
     Example("GetCustomer", "GET", "/v1/customers/{customerId}", (*LOOKUP, "pii:read")),
+    Example("GetOwnership", "GET", "/v1/ownership", ("customers:read",)),
+    Example(
+        "PatchCustomer",
+        "PATCH",
+        "/v1/customers/{profileCustomerId}",
+        ("customers:write", "pii:read"),
+        body={"custom": {"supportNote": "Prefers e-mail; call back after 17:00"}},
+    ),
     Example("Lookup", "GET", "/v1/lookup", LOOKUP, {"ticketId": DEMO_TICKET_ID, "email": DEMO_CUSTOMER_EMAIL}),
     Example("PutLink", "PUT", f"/v1/links/{EXAMPLE_TICKET}", ("links:write",), body={"orderNumber": DEMO_ORDER_NUMBER}),
     Example("GetLink", "GET", f"/v1/links/{EXAMPLE_TICKET}", READ),
@@ -208,7 +220,7 @@ async def example_gateway() -> AsyncIterator[AsyncTestClient[Litestar]]:
 async def run_examples() -> list[dict[str, Any]]:
     """Every example, run in order against one fresh gateway: the records as committed."""
     records: list[dict[str, Any]] = []
-    bound: dict[str, str] = {}
+    bound: dict[str, str] = {"profileCustomerId": PROFILE_CUSTOMER_ID}
     async with example_gateway() as client:
         storage: Storage = client.app.state.services.storage
         for example in EXAMPLES:
@@ -222,7 +234,9 @@ async def run_examples() -> list[dict[str, Any]]:
             if example.body is not None:
                 content = json.dumps(example.body).encode()
             if content is not None:
-                headers["Content-Type"] = "application/json"
+                headers["Content-Type"] = (
+                    "application/merge-patch+json" if example.method == "PATCH" else "application/json"
+                )
             response = await client.request(
                 example.method, path, params=example.params, content=content, headers=headers
             )

@@ -128,7 +128,8 @@ def operations() -> tuple[Operation, ...]:
             body_schema = None
             if body is not None:
                 content = body.get("content", {})
-                json_content = content.get("application/json")
+                # A merge patch (RFC 7396) is JSON too; the gateway takes it as application/json as well.
+                json_content = content.get("application/json") or content.get("application/merge-patch+json")
                 assert json_content is not None, f"{method} {path}: only JSON bodies are understood here"
                 body_schema = resolve(json_content.get("schema", {}))
             security = operation.get("security", global_security)
@@ -276,7 +277,10 @@ HAPPY_QUERIES: dict[str, dict[str, str]] = {
     "Lookup": {"email": SHARED_EMAIL},
     "FindLinks": {"orderNumber": DEMO_ORDER_NUMBER},
 }
-HAPPY_BODIES: dict[str, dict[str, Any]] = {"PutLink": {"orderNumber": DEMO_ORDER_NUMBER}}
+HAPPY_BODIES: dict[str, dict[str, Any]] = {
+    "PutLink": {"orderNumber": DEMO_ORDER_NUMBER},
+    "PatchCustomer": {"custom": {"supportNote": "Prefers e-mail"}},
+}
 
 
 def happy_request(operation: Operation) -> Request:

@@ -54,6 +54,8 @@ CONTRACT: dict[str, tuple[str, ...] | None] = {
     "RevealCustomerField": ("customers:read", "orders:read", "pii:read"),
     "FindCustomers": ("customers:read", "orders:read"),
     "Lookup": ("customers:read", "orders:read"),
+    "PatchCustomer": ("customers:write",),
+    "GetOwnership": ("customers:read",),
     "PutLink": ("links:write",),
     "GetLink": ("orders:read",),
     "DeleteLink": ("links:write",),

@@ -32,6 +32,7 @@ from app.sandbox.commercetools.query import expand, parse_expansions, parse_quer
 from app.sandbox.commercetools.resources import RESOURCES, ResourceSpec
 from app.sandbox.commercetools.seed import build_dataset
 from app.sandbox.commercetools.state import SandboxState
+from app.sandbox.commercetools.updates import update_customer
 
 AnyRequest = Request[Any, Any, Any]
 JSON = "application/json"
@@ -77,7 +78,9 @@ class _Target(NamedTuple):
         return self.store_key is None or self.spec.in_store is None or self.spec.in_store(resource, self.store_key)
 
 
-def _resolve(request: AnyRequest, project_key: str, resource: str, store_selector: str | None) -> _Target:
+def _resolve(
+    request: AnyRequest, project_key: str, resource: str, store_selector: str | None, *, write: bool = False
+) -> _Target:
     """Authenticate and authorise, in commercetools' order of checks."""
     sandbox = _sandbox(request)
     token = sandbox.tokens.authenticate(request.headers.get("authorization"))
@@ -90,7 +93,7 @@ def _resolve(request: AnyRequest, project_key: str, resource: str, store_selecto
         if spec.in_store is None or not store_selector.startswith("key="):
             raise endpoint_not_found(request.url.path)
         store_key = store_selector.removeprefix("key=")
-    authorize(token, project_key, spec.scope, store_key)
+    authorize(token, project_key, spec.scope, store_key, write=write)
     return _Target(spec, store_key)
 
 
@@ -152,6 +155,46 @@ async def get_resource_in_store(
     identifier: FromPath[str],
 ) -> Response[bytes]:
     return _get_one(request, project_key, resource, identifier, store)
+
+
+async def _update(
+    request: AnyRequest, project_key: str, resource: str, identifier: str, store_selector: str | None
+) -> Response[bytes]:
+    target = _resolve(request, project_key, resource, store_selector, write=True)
+    if target.spec.type_id != "customer":
+        raise CommercetoolsError(405, "MethodNotAllowed", "The sandbox updates customers only.")
+    sandbox = _sandbox(request)
+    customer = find_resource(sandbox.dataset, "customer", identifier, target.spec.identifiers)
+    if not target.visible(customer):
+        raise resource_not_found_by_id(identifier)
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        raise invalid_input("The body must be JSON: {version, actions}.") from None
+    updated = update_customer(sandbox.dataset, sandbox.message_clock, customer, body)
+    expansions = parse_expansions(value for name, value in _query_pairs(request) if name == "expand")
+    return _json(expand(updated, expansions, sandbox.dataset.get))
+
+
+@post("/{project_key:str}/{resource:str}/{identifier:str}", status_code=200, include_in_schema=False)
+async def update_resource(
+    request: AnyRequest, project_key: FromPath[str], resource: FromPath[str], identifier: FromPath[str]
+) -> Response[bytes]:
+    """Update actions at a version (customers only)."""
+    return await _update(request, project_key, resource, identifier, None)
+
+
+@post(
+    "/{project_key:str}/in-store/{store:str}/{resource:str}/{identifier:str}", status_code=200, include_in_schema=False
+)
+async def update_resource_in_store(
+    request: AnyRequest,
+    project_key: FromPath[str],
+    store: FromPath[str],
+    resource: FromPath[str],
+    identifier: FromPath[str],
+) -> Response[bytes]:
+    return await _update(request, project_key, resource, identifier, store)
 
 
 # -- control routes ----------------------------------------------------------------------------------
@@ -249,6 +292,8 @@ def create_commercetools_sandbox(config: SandboxConfig | None = None) -> Litesta
             get_resource,
             query_resources_in_store,
             get_resource_in_store,
+            update_resource,
+            update_resource_in_store,
             inject_fault,
             list_faults,
             clear_faults,

@@ -48,6 +48,8 @@ VIEW_PERMISSIONS: Final = (
 )
 # …and, for the resources commercetools serves per store, their store-scoped variants.
 STORE_SCOPED_PERMISSIONS: Final = ("view_orders", "view_customers", "view_carts", "view_shopping_lists")
+# What the sandbox lets a client change (customer update actions, for the gateway's profile sync).
+MANAGE_PERMISSIONS: Final = ("manage_customers",)
 
 
 class Scope(msgspec.Struct, frozen=True):
@@ -96,7 +98,7 @@ class TokenStore:
         project = config.project_key
         stores = tuple(store_keys)
         allowed = {f"manage_project:{project}"}
-        allowed.update(f"{permission}:{project}" for permission in VIEW_PERMISSIONS)
+        allowed.update(f"{permission}:{project}" for permission in (*VIEW_PERMISSIONS, *MANAGE_PERMISSIONS))
         allowed.update(f"{permission}:{project}:{store}" for permission in STORE_SCOPED_PERMISSIONS for store in stores)
         self.allowed_scopes: frozenset[str] = frozenset(allowed)
 
@@ -157,20 +159,28 @@ class TokenStore:
             token.expires_at = min(token.expires_at, now)
 
 
-def authorize(token: AccessToken, project_key: str, family: ScopeFamily, store_key: str | None) -> None:
-    """Raise 403 `insufficient_scope` unless `token` may read this resource kind here.
+def authorize(
+    token: AccessToken, project_key: str, family: ScopeFamily, store_key: str | None, *, write: bool = False
+) -> None:
+    """Raise 403 `insufficient_scope` unless `token` may read (``write``: change) this resource kind here.
 
     `store_key` is the store of an `/in-store/key=…/` endpoint, or None for the project-wide one.
     A store-scoped scope opens only its own store's in-store endpoints; project-wide scopes open both.
     """
+    permissions = (family.manage,) if write else family
     for scope in token.scopes:
         if scope.project_key != project_key:
             continue
         if scope.permission == "manage_project" and scope.store_key is None:
             return
-        if scope.permission in family and (scope.store_key is None or scope.store_key == store_key):
+        if scope.permission in permissions and (scope.store_key is None or scope.store_key == store_key):
             return
-    raise insufficient_scope([f"{family.view}:{project_key}", f"{family.manage}:{project_key}"])
+    needed = (
+        [f"{family.manage}:{project_key}"]
+        if write
+        else [f"{family.view}:{project_key}", f"{family.manage}:{project_key}"]
+    )
+    raise insufficient_scope(needed)
 
 
 def raise_for_project(project_key: str, expected: str) -> None:

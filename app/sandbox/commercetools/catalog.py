@@ -1028,6 +1028,23 @@ TYPES: Final[tuple[TypeSpec, ...]] = (
     ),
 )
 
+# The Type novomind-owned customer fields live on (mappings/ownership.toml). Not seeded on any customer:
+# the gateway's profile sync sets it (setCustomType) on a customer's first agent write. Its fields are
+# plain strings here, so a patch's value reads back as written.
+SUPPORT_PROFILE_TYPE: Final = TypeSpec(
+    "support-profile",
+    {"en": "Support profile", "de": "Serviceprofil"},
+    ("customer",),
+    (
+        FieldSpec("supportNote", {"en": "Support note", "de": "Servicenotiz"}, {"name": "String"}),
+        FieldSpec(
+            "preferredContactChannel",
+            {"en": "Preferred contact channel", "de": "Bevorzugter Kontaktweg"},
+            {"name": "String"},
+        ),
+    ),
+)
+
 GIFT_WRAP_NAME: Final = {
     "en": "Gift wrap",
     "de": "Geschenkverpackung",

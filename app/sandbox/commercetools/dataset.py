@@ -58,12 +58,16 @@ class Dataset:
             order["orderNumber"]: order for order in self.orders.values() if "orderNumber" in order
         }
         self._customers_by_email: dict[str, list[JsonObject]] = {}
-        for customer in self.customers.values():
-            self._customers_by_email.setdefault(customer["email"], []).append(customer)
+        self._index_emails()
         # (typeId, id) -> the seeded representation of every resource changed since the last restore.
         self._originals: dict[tuple[str, str], JsonObject] = {}
         # resource id -> the highest message sequence number stored for it.
         self._last_sequence_numbers: dict[str, int] = {}
+
+    def _index_emails(self) -> None:
+        self._customers_by_email.clear()
+        for customer in self.customers.values():
+            self._customers_by_email.setdefault(customer["email"], []).append(customer)
 
     def collection(self, type_id: str) -> dict[str, JsonObject]:
         """Resources of one `typeId`, keyed by id, in creation order. Raises KeyError for unknown types."""
@@ -126,12 +130,15 @@ class Dataset:
     def replace(self, type_id: str, resource: JsonObject) -> None:
         """Make the stored resource with `resource["id"]` equal `resource`, in place.
 
-        Identity fields the indexes rely on (`id`, `orderNumber`, `email`) must not change.
+        `id` and `orderNumber` must not change; a customer's `email` may (`changeEmail`).
         """
         stored = self._by_type[type_id][resource["id"]]
         self._originals.setdefault((type_id, resource["id"]), _copy(stored))
+        email_changed = type_id == "customer" and stored.get("email") != resource.get("email")
         stored.clear()
         stored.update(resource)
+        if email_changed:
+            self._index_emails()
 
     def add_message(self, message: JsonObject) -> None:
         self.messages[message["id"]] = message
@@ -147,6 +154,7 @@ class Dataset:
             stored.clear()
             stored.update(original)
         self._originals.clear()
+        self._index_emails()
         self.messages.clear()
         self._last_sequence_numbers.clear()
 

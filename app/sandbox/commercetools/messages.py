@@ -62,7 +62,7 @@ TRANSACTION_STATES: Final = frozenset({"Initial", "Pending", "Success", "Failure
 MAX_PAYLOADS: Final = 500  # commercetools' limit of update actions per request
 
 # Who the simulated changes come from, as `createdBy`/`lastModifiedBy` show it.
-_MODIFIED_BY: Final = {"clientId": "sandbox-simulator", "isPlatformClient": False}
+MODIFIED_BY: Final = {"clientId": "sandbox-simulator", "isPlatformClient": False}
 
 
 class MessageClock:
@@ -107,7 +107,7 @@ def _optional_string(payload: JsonObject, field: str) -> str | None:
     return value
 
 
-def _copy(value: Any) -> Any:
+def copy_json(value: Any) -> Any:
     return msgspec.json.decode(msgspec.json.encode(value))
 
 
@@ -170,9 +170,9 @@ def _delivery_added(order: JsonObject, payload: JsonObject, at: str) -> list[Jso
     # commercetools leaves the parcels of an addDelivery out of DeliveryAdded and sends one
     # ParcelAddedToDelivery for each.
     key = {"shippingKey": shipping_key} if shipping_key is not None else {}
-    bodies = [payload | {"delivery": _copy(delivery | {"parcels": []})}]
+    bodies = [payload | {"delivery": copy_json(delivery | {"parcels": []})}]
     bodies += [
-        {"type": "ParcelAddedToDelivery", "delivery": _copy(delivery), "parcel": _copy(parcel), **key}
+        {"type": "ParcelAddedToDelivery", "delivery": copy_json(delivery), "parcel": copy_json(parcel), **key}
         for parcel in delivery["parcels"]
     ]
     return bodies
@@ -196,7 +196,7 @@ def _parcel_added(order: JsonObject, payload: JsonObject, at: str) -> list[JsonO
     parcel = _parcel(payload.get("parcel", {}), at)
     delivery.setdefault("parcels", []).append(parcel)
     body = {key: value for key, value in payload.items() if key != "deliveryId"}
-    return [body | {"delivery": _copy(delivery), "parcel": _copy(parcel)}]
+    return [body | {"delivery": copy_json(delivery), "parcel": copy_json(parcel)}]
 
 
 def _return_item(order: JsonObject, given: object, at: str) -> JsonObject:
@@ -225,7 +225,7 @@ def _return_info_added(order: JsonObject, payload: JsonObject, at: str) -> list[
         raise invalid_input("'returnInfo.items' must be a list.")
     info["items"] = [_return_item(order, item, at) for item in items]
     order.setdefault("returnInfo", []).append(info)
-    return [payload | {"returnInfo": _copy(info)}]
+    return [payload | {"returnInfo": copy_json(info)}]
 
 
 def _unchanged(_: JsonObject, payload: JsonObject, __: str) -> list[JsonObject]:
@@ -249,10 +249,10 @@ def _transaction_added(payment: JsonObject, payload: JsonObject, at: str) -> lis
     given = _object(payload.get("transaction", {}), "transaction")
     transaction_type = _enum(given, "type", TRANSACTION_TYPES)
     state = _enum(given, "state", TRANSACTION_STATES, "Initial")
-    defaults = {"id": _new_id(), "timestamp": at, "amount": _copy(payment.get("amountPlanned"))}
+    defaults = {"id": _new_id(), "timestamp": at, "amount": copy_json(payment.get("amountPlanned"))}
     transaction = defaults | given | {"type": transaction_type, "state": state}
     payment.setdefault("transactions", []).append(transaction)
-    return [payload | {"transaction": _copy(transaction)}]
+    return [payload | {"transaction": copy_json(transaction)}]
 
 
 def _transaction_state_changed(payment: JsonObject, payload: JsonObject, _: str) -> list[JsonObject]:
@@ -334,7 +334,7 @@ def simulate(
     """
     payloads = _payloads(body)
     changes = CHANGES.get(type_id, {})
-    draft: JsonObject = _copy(resource)
+    draft: JsonObject = copy_json(resource)
     pending: list[tuple[int, str, JsonObject]] = []  # (resourceVersion, createdAt, message body)
     for payload in payloads:
         draft["version"] = int(draft.get("version") or 0) + 1
@@ -361,17 +361,17 @@ def simulate(
             "type": message_body["type"],
             "createdAt": created_at,
             "lastModifiedAt": created_at,
-            "createdBy": dict(_MODIFIED_BY),
-            "lastModifiedBy": dict(_MODIFIED_BY),
+            "createdBy": dict(MODIFIED_BY),
+            "lastModifiedBy": dict(MODIFIED_BY),
         }
         message |= {key: value for key, value in message_body.items() if key not in message}
         messages.append(message)
     draft["lastModifiedAt"] = messages[-1]["createdAt"]
-    draft["lastModifiedBy"] = dict(_MODIFIED_BY)
+    draft["lastModifiedBy"] = dict(MODIFIED_BY)
     if "lastMessageSequenceNumber" in draft:
         draft["lastMessageSequenceNumber"] = sequence_number
 
     dataset.replace(type_id, draft)
     for message in messages:
         dataset.add_message(message)
-    return [_copy(message) for message in messages]
+    return [copy_json(message) for message in messages]

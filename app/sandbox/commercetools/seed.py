@@ -382,6 +382,7 @@ class OrderPlan(NamedTuple):
 
 class _Seeder:
     def __init__(self, seed: int) -> None:
+        self.seed = seed
         self.ref_random = _Random(seed, "reference")
         self.customer_random = _Random(seed, "customers")
         self.order_random = _Random(seed, "orders")
@@ -421,23 +422,31 @@ class _Seeder:
         self.product_type_id = rnd.uuid()
         self.tax_category_id = rnd.uuid()
         for index, spec in enumerate(catalog.TYPES):
-            self.types[spec.key] = {
-                "id": rnd.uuid(),
-                "key": spec.key,
-                "name": spec.name,
-                "resourceTypeIds": list(spec.resource_type_ids),
-                "fieldDefinitions": [
-                    {
-                        "name": field.name,
-                        "label": field.label,
-                        "required": False,
-                        "type": field.type,
-                        "inputHint": "SingleLine",
-                    }
-                    for field in spec.fields
-                ],
-                **self._meta(version=1 + index % 3, age_days=index),
-            }
+            self._type(spec, rnd.uuid(), index)
+        # Added later than the others, from a stream of its own, so no earlier seeded id moved.
+        self._type(catalog.SUPPORT_PROFILE_TYPE, _Random(self.seed, "support-profile").uuid(), len(catalog.TYPES))
+        self._build_other_reference_data(rnd)
+
+    def _type(self, spec: catalog.TypeSpec, type_id: str, index: int) -> None:
+        self.types[spec.key] = {
+            "id": type_id,
+            "key": spec.key,
+            "name": spec.name,
+            "resourceTypeIds": list(spec.resource_type_ids),
+            "fieldDefinitions": [
+                {
+                    "name": field.name,
+                    "label": field.label,
+                    "required": False,
+                    "type": field.type,
+                    "inputHint": "SingleLine",
+                }
+                for field in spec.fields
+            ],
+            **self._meta(version=1 + index % 3, age_days=index),
+        }
+
+    def _build_other_reference_data(self, rnd: _Random) -> None:
         for index, channel in enumerate(catalog.CHANNELS):
             self.channels[channel.key] = {
                 "id": rnd.uuid(),

@@ -18,7 +18,7 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Litestar, Request, Response, delete, get, post, put
+from litestar import Litestar, Request, Response, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
@@ -263,7 +263,40 @@ async def list_process_memos(request: AnyRequest, process_id: FromPath[str]) -> 
     return _answer(request, [memo.view() for memo in state.memos_of(number)])
 
 
+# -- contacts by External ID (simulator-only paths; the profile sync's default contact-write) --------
+
+
+@patch(f"{ROOT}/contacts/external-id/{{external_id:str}}", status_code=200, include_in_schema=False)
+async def merge_contact(request: AnyRequest, external_id: FromPath[str]) -> Response[bytes]:
+    """Simulator-only: a JSON merge patch (RFC 7396) of the contact with this External ID; answers the
+    contact. A contact that does not exist yet is created (ASSUMPTION: a real installation may require
+    the contact to exist). Honours `Idempotency-Key` like the other writes."""
+    raw = await request.body()  # the only await: replay check and merge run without yielding
+    key = _idempotency_key(request)
+    if (replay := _replayed(request, key)) is not None:
+        return replay
+    body = _json(raw)
+    if not isinstance(body, dict) or not body:
+        raise NovomindError(400, "Contact update must be a non-empty JSON object")
+    view = _state(request).merge_contact(external_id, body)
+    _remember(request, key, 200, view)
+    return _answer(request, view)
+
+
+@get(f"{ROOT}/contacts/external-id/{{external_id:str}}", include_in_schema=False)
+async def get_contact(request: AnyRequest, external_id: FromPath[str]) -> Response[bytes]:
+    contact = _state(request).contacts.get(external_id)
+    if contact is None:
+        raise NovomindError(404, f"Contact {external_id} not found")
+    return _answer(request, contact)
+
+
 # -- control routes (simulator-only, no auth, never recorded or faulted) -----------------------------
+
+
+@get("/__sim/contacts", include_in_schema=False)
+async def list_contacts(request: AnyRequest) -> Response[bytes]:
+    return _control(list(_state(request).contacts.values()))
 
 
 def _recorded(entry: RecordedRequest) -> dict[str, Any]:
@@ -379,6 +412,9 @@ def create_novomind_sandbox(
             merge_storage,
             create_memo,
             list_process_memos,
+            merge_contact,
+            get_contact,
+            list_contacts,
             seed_tickets,
             list_tickets,
             list_memos,

@@ -181,12 +181,15 @@ class NovomindSandboxState:
         self.categories: dict[int, SeedCategory] = {category.id: category for category in config.categories}
         self.tickets: dict[int, Ticket] = {}
         self.memos: list[Memo] = []
+        # Contacts by External ID (the gateway's profile sync uses the commercetools customer id).
+        self.contacts: dict[str, dict[str, Any]] = {}
         self.idempotency = IdempotencyLedger()
         self._seed_data()
 
     def _seed_data(self) -> None:
         self.tickets.clear()
         self.memos.clear()
+        self.contacts.clear()
         for seed in DEFAULT_TICKETS if self.config.tickets is None else self.config.tickets:
             self.seed_ticket(seed)
 
@@ -214,6 +217,14 @@ class NovomindSandboxState:
         self.memos.append(memo)
         return memo
 
+    def merge_contact(self, external_id: str, patch: dict[str, Any]) -> dict[str, Any]:
+        """JSON merge patch (RFC 7396) of the contact with this External ID, created on first write."""
+        contact = self.contacts.setdefault(external_id, {"externalId": external_id})
+        _merge(contact, patch)
+        contact["externalId"] = external_id
+        copy: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(contact))
+        return copy
+
     def memos_of(self, process_id: int) -> list[Memo]:
         return [memo for memo in self.memos if memo.process_id == process_id]
 
@@ -231,3 +242,16 @@ class NovomindSandboxState:
         self.idempotency.clear()
         self.extra_fields.reset()
         self._seed_data()
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        elif isinstance(value, dict):
+            target[key] = {}
+            _merge(target[key], value)
+        else:
+            target[key] = value

@@ -1,0 +1,1 @@
+"""Customer profile sync with field ownership (docs/profile-sync.md)."""
