@@ -96,7 +96,7 @@ class Pages:
         lang = language(context.locale)
         t = _LABELS[lang]
         subjects = [
-            (t[key], value)
+            (key, t[key], value)
             for key, value in (
                 ("ticketId", context.ticket_id),
                 ("processId", context.process_id),

@@ -5,9 +5,11 @@ desk on an allowed origin and one on another origin, all on loopback ports; Debi
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -26,6 +28,8 @@ from app.mapping.schema import CacheFile, CacheRule
 from app.sandbox.commercetools import SandboxConfig, create_commercetools_sandbox
 from app.sandbox.faults import Fault
 from app.settings import Secret
+from app.storage.factory import open_storage
+from app.storage.ports import PushRecord
 from app.widget.context import signed_query
 from tests.support import MAPPINGS, ThreadedServer, settings_for
 
@@ -101,6 +105,22 @@ class Rig:
         self, link: str, *, host: ThreadedServer | None = None, width: int = FRAME_WIDTH, height: int = FRAME_HEIGHT
     ) -> str:
         return f"{(host or self.allowed).url}/?src={quote(link, safe='')}&w={width}&h={height}"
+
+    def record_pushes(self, records: list[PushRecord]) -> None:
+        """What the pusher would have recorded for tickets, written to the gateway's embedded store.
+
+        In a thread of its own: sync Playwright keeps an event loop running in the caller's."""
+
+        async def write() -> None:
+            storage = await open_storage(redis_url=None, data_dir=str(self.data_dir))
+            try:
+                await storage.history.record(records, keep=50)
+            finally:
+                await storage.aclose()
+
+        worker = threading.Thread(target=asyncio.run, args=(write(),))
+        worker.start()
+        worker.join(timeout=30)
 
     def fault(self, **fields: Any) -> None:
         """Arm a commercetools sandbox fault (app/sandbox/faults.py), e.g. path_contains=, status=, times=."""

@@ -4,9 +4,7 @@ the page used by keyboard alone."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +21,6 @@ from app.sandbox.commercetools.seed import (
     RETURNED_ORDER_NUMBER,
     SHARED_EMAIL,
 )
-from app.storage.factory import open_storage
 from app.storage.ports import PushRecord
 from tests.support import auth
 from tests.widget.browser.harness import Rig, require_browser
@@ -253,23 +250,6 @@ def test_a_failing_section_says_so_in_words_and_the_others_fill(page: Page, widg
     expect(frame.locator("section[aria-busy='true']")).to_have_count(0)
 
 
-def _store_history(rig: Rig, records: list[PushRecord]) -> None:
-    """What the pusher would have recorded for the ticket, written to the gateway's embedded store.
-
-    In a thread of its own: sync Playwright keeps an event loop running in this one."""
-
-    async def write() -> None:
-        storage = await open_storage(redis_url=None, data_dir=str(rig.data_dir))
-        try:
-            await storage.history.record(records, keep=50)
-        finally:
-            await storage.aclose()
-
-    worker = threading.Thread(target=asyncio.run, args=(write(),))
-    worker.start()
-    worker.join(timeout=30)
-
-
 def test_the_updates_pushed_to_the_ticket_delivered_and_dead_lettered(
     page: Page, widget_rig: Rig, artifacts: Path
 ) -> None:
@@ -302,7 +282,7 @@ def test_the_updates_pushed_to_the_ticket_delivered_and_dead_lettered(
         dead_letter_id="00000000000000000007",
         reason="novomind refused the write (HTTP 403)",
     )
-    _store_history(widget_rig, [shipped, refused])
+    widget_rig.record_pushes([shipped, refused])
     frame = _open(page, widget_rig, widget_rig.link(ticketId=ticket, orderNumber=DEMO_ORDER_NUMBER, locale="en-GB"))
     section = frame.locator("#pushes")
     entries = section.locator("li.push")

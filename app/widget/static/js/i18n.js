@@ -5,6 +5,8 @@ export const LABELS = {
   en: {
     case: "Case",
     agent: "Agent",
+    // The case header's subjects, as the server rendered them in the link's language.
+    subject: { ticketId: "Ticket", processId: "Process", orderNumber: "Order", contactExternalId: "Contact" },
     refresh: "Refresh",
     refreshing: "Refreshing…",
     customer: "Customer",
@@ -95,6 +97,7 @@ export const LABELS = {
   de: {
     case: "Vorgang",
     agent: "Agent",
+    subject: { ticketId: "Ticket", processId: "Vorgang", orderNumber: "Bestellung", contactExternalId: "Kontakt" },
     refresh: "Aktualisieren",
     refreshing: "Wird aktualisiert…",
     customer: "Kunde",
