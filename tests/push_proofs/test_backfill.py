@@ -194,9 +194,12 @@ async def test_backfill_from_the_messages_api_applies_the_messages_since_the_dat
     streams = await _world(sandbox, store, novomind, 3, 763001)
     rng = random.Random(20261206)
     async with httpx.AsyncClient(base_url=sandbox.url, timeout=30) as client:
+        before = []
         for stream in streams:  # before --since: they show that the Messages API reaches back that far
-            await change_order(client, stream.order_id, [random_change(rng)])
-        since = datetime.now(UTC)
+            before += await change_order(client, stream.order_id, [random_change(rng)])
+        # Just after the last of them (at the API's millisecond precision); the sandbox's message
+        # clock makes every later message at least that late.
+        since = datetime.fromisoformat(before[-1]["createdAt"]) + timedelta(milliseconds=1)
         after = 0
         for stream in streams:
             after += len(await change_order(client, stream.order_id, [random_change(rng) for _ in range(3)]))
