@@ -13,6 +13,7 @@ The report names tickets, orders and the fields that differed, never their value
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -92,6 +93,7 @@ class Reconciler:
         tracking_url: Callable[[str | None, str | None], str | None],
         run_id: str,
         page_size: int = _PAGE,
+        concurrency: int = 8,
     ) -> None:
         self._links = links
         self._queue = queue
@@ -104,6 +106,9 @@ class Reconciler:
         self._page = page_size
         self._reads = {name: write.read_path for name, write in rules.writes.items() if write.read_path is not None}
         self._cache: LRUCache[str, _Order] = LRUCache(maxsize=2_000)
+        # Tickets are checked a few at a time: one read each from commercetools and novomind, and
+        # both have their own limits (commercetools' budget in mappings/limits.toml applies too).
+        self._slots = asyncio.Semaphore(concurrency)
 
     @property
     def declared(self) -> bool:
@@ -126,12 +131,12 @@ class Reconciler:
         after: tuple[str, str] | None = None
         while page := await self._links.scan(after=after, limit=self._page):
             after = (page[-1].kind, page[-1].reference)
-            for link in page:
-                progress(1)
-                if link.order_id is None or link.kind not in self._rules.link_kinds:
-                    continue
+            pushed = [link for link in page if link.order_id is not None and link.kind in self._rules.link_kinds]
+            outcomes = await asyncio.gather(*(self._bounded(link) for link in pushed))
+            progress(len(page))
+            for link, outcome in zip(pushed, outcomes, strict=True):
+                assert link.order_id is not None
                 checked += 1
-                outcome = await self._check(link, link.order_id)
                 if isinstance(outcome, Unreachable):
                     unreachable.append(outcome)
                 elif outcome is not None:
@@ -159,6 +164,11 @@ class Reconciler:
             repairsQueued=report.repairs_queued,
         )
         return report
+
+    async def _bounded(self, link: Link) -> Drift | Unreachable | None:
+        assert link.order_id is not None
+        async with self._slots:
+            return await self._check(link, link.order_id)
 
     async def _check(self, link: Link, order_id: str) -> Drift | Unreachable | None:
         def unreachable(reason: str) -> Unreachable:

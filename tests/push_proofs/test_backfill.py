@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from app.asgi import build_backfill
+from app.commercetools.client import CommercetoolsClient
 from app.errors import StorageUnavailableError
 from app.mapping.loader import load_mappings
 from app.push.backfill import Backfill, BackfillReport, BackfillSource
@@ -60,18 +61,23 @@ async def _backfill(
     page_size: int = 500,
 ) -> BackfillReport:
     mappings = load_mappings(Path(settings.gateway.mappings_dir))
-    async with AsyncExitStack() as stack:
-        built = build_backfill(settings, mappings, store, stack)
-        assert mappings.push is not None
+    assert mappings.push is not None
+    if queue is None and page_size == 500:  # as `ctnm backfill` builds it
+        async with AsyncExitStack() as stack:
+            return await build_backfill(settings, mappings, store, stack).run(since, source=source, limit=limit)
+    client = CommercetoolsClient(settings.commercetools)
+    try:
         backfill = Backfill(
             queue=queue or store.queue,
             links=store.links,
             cursors=store.cursors,
-            history=built._history,
+            history=client,
             rules=mappings.push,
             page_size=page_size,
         )
         return await backfill.run(since, source=source, limit=limit)
+    finally:
+        await client.aclose()
 
 
 async def _drain(settings: Settings, store: Storage) -> None:
