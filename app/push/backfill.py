@@ -58,7 +58,7 @@ class HistorySource(Protocol):
     ) -> CtPagedRawMessages: ...
 
 
-class _Position(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=False):
+class _Position(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Where a backfill stands, stored as JSON in the cursor store."""
 
     generation: int

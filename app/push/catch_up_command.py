@@ -121,7 +121,7 @@ def _backfill_summary(report: BackfillReport, *, print_line: Callable[[str], Non
     what = "messages" if report.source == "messages" else "links"
     state = "complete" if report.complete else "stopped at --limit; run the same command again to continue"
     print_line(
-        f"backfill from {report.source} ({'resumed' if report.resumed else 'run'} {report.generation}): "
+        f"backfill from {report.source} (run {report.generation}{', resumed' if report.resumed else ''}): "
         f"{report.seen} {what} visited, {report.queued} events queued, {report.duplicates} already queued; {state}. "
         "The pusher writes them (ctnm push, or ctnm serve with the embedded store)."
     )

@@ -5,6 +5,7 @@ test_reconcile.py."""
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.cli import main
 from app.mapping.loader import load_mappings
 from app.mapping.schema import PushWrite
 from app.push.backfill import cursor_name
@@ -139,3 +141,34 @@ def test_one_backfill_position_per_since_instant() -> None:
     moment = datetime(2026, 11, 27, 10, tzinfo=UTC)
     assert cursor_name(moment) == "backfill:20261127T100000Z"
     assert cursor_name(moment.astimezone(tz=None)) == cursor_name(moment)
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **values: str) -> None:
+    for name in [n for n in os.environ if n.startswith(("CTP_", "GATEWAY_", "NOVOMIND_", "REDIS_"))]:
+        monkeypatch.delenv(name)
+    base = {
+        "CTP_PROJECT_KEY": "demo",
+        "CTP_CLIENT_ID": "sandbox-client",
+        "CTP_CLIENT_SECRET": "sandbox-secret",
+        "CTP_AUTH_URL": "http://127.0.0.1:9",
+        "CTP_API_URL": "http://127.0.0.1:9",
+        "GATEWAY_JWT_SECRET": "s" * 32,
+        "GATEWAY_DATA_DIR": str(tmp_path),
+    }
+    for name, value in (base | values).items():
+        if value:
+            monkeypatch.setenv(name, value)
+
+
+def test_configuration_problems_end_both_commands_with_exit_code_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _environment(monkeypatch, tmp_path)
+    assert main(["reconcile", "--dry-run", "--quiet"]) == 2
+    assert "NOVOMIND_BASE_URL" in capsys.readouterr().err
+    _environment(monkeypatch, tmp_path, CTP_CLIENT_ID="")
+    assert main(["backfill", "--since", "2026-11-27", "--quiet"]) == 2
+    assert "CTP_CLIENT_ID" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["backfill", "--since", "last week"])
+    assert refused.value.code == 2
