@@ -131,12 +131,30 @@ async def test_reconcile_reports_drift_by_field_name_and_repairs_it_without_a_me
     settled = await _reconcile(settings, store, run="r2")
     assert (settled.checked, settled.in_step, settled.repairs_queued) == (4, 4, 0)
 
-    # The command line: an unknown ticket is unreachable (exit 1); values never appear.
+    # The command line: an unknown ticket is unreachable (exit 1); field names appear, values never.
+    client = NovomindClient(settings.novomind)
+    try:
+        await client.send(
+            NovomindWrite(
+                method="PUT",
+                path=STORAGE_PATH.format(edited.ticket_id),
+                body={"ct.orderNumber": "Tampered-7"},
+                idempotency_key="manual-edit-2",
+                template="/tickets/{ticketId}/storage",
+            )
+        )
+    finally:
+        await client.aclose()
     await store.links.put(
         Link(kind="ticket", reference="779999", order_id=streams[2].order_id, linked_by="t", linked_at=now)
     )
     result = run_ctnm(env, "reconcile", "--dry-run")
     assert result.returncode == 1, result.stderr
     assert f"unreachable: ticket 779999 (order {streams[2].order_id}): ticket not found in novomind" in result.stdout
-    assert "checked 5 tickets: 4 in step, 0 drifted, 1 unreachable; nothing repaired (--dry-run)" in result.stdout
-    assert order["shipmentState"] not in result.stdout + result.stderr
+    assert (
+        f"drifted: ticket {edited.ticket_id} (order {edited.order_id}): ct.orderNumber; would queue a repair"
+        in result.stdout
+    )
+    assert "checked 5 tickets: 3 in step, 1 drifted, 1 unreachable; nothing repaired (--dry-run)" in result.stdout
+    for value in ("Tampered-7", order["orderNumber"]):
+        assert value not in result.stdout + result.stderr
