@@ -10,7 +10,7 @@ NODE_STAMP := $(CTMOCK)/node_modules/.installed
 AXE := tests/widget/axe
 AXE_STAMP := $(AXE)/node_modules/.installed
 
-.PHONY: install system-deps demo serve test lint format openapi lock check clean bench
+.PHONY: install system-deps demo serve test lint format openapi lock check clean bench image
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ check: lint test
 # Uses wrk (installed with apt-get when missing and running as root; else a built-in client).
 bench: install
 	$(BIN)/python scripts/bench_reads.py $(BENCH_ARGS)
+
+# The container image, built with podman on a base made from Debian packages (no registry needed),
+# then `ctnm demo` run in it as a smoke test (docs/operations.md, "Container image"). Root, Debian.
+image:
+	bash scripts/build-image.sh --smoke $(IMAGE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(CTMOCK)/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

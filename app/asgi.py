@@ -51,7 +51,7 @@ from app.mapping.rules import ViewRules
 from app.masking import Masker
 from app.masking.redaction import PayloadLog, Redactor
 from app.novomind.client import NovomindClient
-from app.observability import configure_logging
+from app.observability import configure_logging, export_spans
 from app.push.backfill import Backfill
 from app.push.dead_letters import DeadLetterService
 from app.push.intake import accept_delivery
@@ -63,6 +63,7 @@ from app.readiness import ReadinessService, Upstream
 from app.settings import Settings, load_settings
 from app.storage.factory import open_storage
 from app.storage.ports import Delivery, Storage
+from app.tracing import tracing_from_env
 from app.widget.controller import WidgetController, WidgetPages
 from app.widget.entry import WidgetEntry
 from app.widget.frame import frame_headers
@@ -455,6 +456,7 @@ def app_from_env() -> Litestar:
     """uvicorn factory (``app.asgi:app_from_env``): settings are read here, once per process."""
     settings = load_settings(os.environ)
     configure_logging(settings.gateway.log_level)
+    export_spans(tracing_from_env(os.environ))  # the CLI checked the variables before starting workers
     return create_app(settings)
 
 

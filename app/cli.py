@@ -38,6 +38,7 @@ from app.operations import add_audit_parser, add_links_parser
 from app.push.catch_up_command import add_backfill_parser, add_reconcile_parser
 from app.push.command import add_dlq_parser
 from app.settings import Settings, SettingsError, StorageSettings, load_gateway_settings, load_settings
+from app.tracing import TracingConfigurationError, tracing_from_env
 from app.widget.command import add_widget_url_parser
 
 __all__ = ["main"]
@@ -62,6 +63,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings = load_settings(os.environ)
         load_mappings(Path(settings.gateway.mappings_dir))
     except (SettingsError, MappingError) as exc:
+        return _fail(str(exc))
+    try:
+        tracing_from_env(os.environ)  # asked for OTLP without the packages: say so before listening
+    except TracingConfigurationError as exc:
         return _fail(str(exc))
     if (refusal := _check_upstream_at_start(settings, allow_degraded=args.allow_degraded_start)) is not None:
         return refusal
@@ -122,7 +127,7 @@ def _push(args: argparse.Namespace) -> int:
     try:
         with _metrics_for(argparse.Namespace(metrics_port=args.metrics_port, metrics_host=args.metrics_host)):
             return _run_service(run_push(os.environ, workers=args.workers, poll=args.poll))
-    except (SettingsError, MappingError, ValueError) as exc:
+    except (SettingsError, MappingError, ValueError, TracingConfigurationError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
         return _fail(exc.detail)

@@ -16,21 +16,26 @@ import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 __all__ = [
     "CallOutcome",
+    "Parent",
+    "SpanExporter",
     "TraceContext",
     "UpstreamHealth",
     "configure_logging",
     "correlation_id",
     "current_trace",
+    "end_trace",
+    "export_spans",
     "log_event",
     "new_correlation_id",
     "outgoing_traceparent",
     "parse_traceparent",
+    "record_client_call",
     "use_correlation_id",
     "use_trace",
 ]
@@ -74,10 +79,41 @@ class TraceContext(msgspec.Struct, frozen=True):
     trace_id: str
     span_id: str
     sampled: bool
+    span: object = None
+    """The exported span behind ``span_id`` when spans are exported (app/tracing.py), else ``None``."""
 
 
-def parse_traceparent(header: str | None) -> tuple[str, bool] | None:
-    """``(trace id, sampled)`` of a valid ``traceparent``, else ``None`` (then a new trace starts)."""
+class Parent(msgspec.Struct, frozen=True):
+    """What a valid ``traceparent`` says: the caller's trace, its span, whether it samples."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool
+
+
+class SpanExporter(Protocol):
+    """Exports spans (OpenTelemetry, when its environment variables ask for it: app/tracing.py)."""
+
+    def begin(self, name: str, parent: Parent | None, *, server: bool) -> TraceContext: ...
+
+    def end(self, context: TraceContext, name: str, attributes: dict[str, str | int]) -> None: ...
+
+    def client_call(
+        self, parent: TraceContext, name: str, seconds: float, attributes: dict[str, str | int]
+    ) -> None: ...
+
+
+_exporter: SpanExporter | None = None
+
+
+def export_spans(exporter: SpanExporter | None) -> None:
+    """Set once by the composition root (``None``: ids in logs and headers only, nothing exported)."""
+    global _exporter
+    _exporter = exporter
+
+
+def parse_traceparent(header: str | None) -> Parent | None:
+    """The caller's trace of a valid ``traceparent``, else ``None`` (then a new trace starts)."""
     if not header:
         return None
     match = _TRACEPARENT.match(header.strip())
@@ -86,21 +122,39 @@ def parse_traceparent(header: str | None) -> tuple[str, bool] | None:
     version, trace_id, parent_id, flags, rest = match.groups()
     if version == "ff" or (version == "00" and rest) or trace_id == _ZERO_TRACE or parent_id == _ZERO_SPAN:
         return None
-    return trace_id, bool(int(flags, 16) & 0x01)
+    return Parent(trace_id=trace_id, span_id=parent_id, sampled=bool(int(flags, 16) & 0x01))
 
 
-def use_trace(traceparent: str | None) -> TraceContext:
+def use_trace(traceparent: str | None, *, name: str = "request", server: bool = True) -> TraceContext:
     """Continue the caller's trace when ``traceparent`` is valid, else start one; a new span either way."""
-    parsed = parse_traceparent(traceparent)
-    trace_id, sampled = parsed if parsed is not None else (secrets.token_hex(16), False)
-    context = TraceContext(trace_id=trace_id, span_id=secrets.token_hex(8), sampled=sampled)
+    parent = parse_traceparent(traceparent)
+    if _exporter is not None:
+        context = _exporter.begin(name, parent, server=server)
+    elif parent is not None:
+        context = TraceContext(trace_id=parent.trace_id, span_id=secrets.token_hex(8), sampled=parent.sampled)
+    else:
+        context = TraceContext(trace_id=secrets.token_hex(16), span_id=secrets.token_hex(8), sampled=False)
     _trace.set(context)
     return context
 
 
+def end_trace(name: str, **attributes: str | int) -> None:
+    """Ends this context's exported span (a no-op when nothing is exported)."""
+    context = _trace.get()
+    if _exporter is not None and context is not None and context.span is not None:
+        _exporter.end(context, name, attributes)
+
+
+def record_client_call(name: str, seconds: float, attributes: dict[str, str | int]) -> None:
+    """A call to an upstream that just ended, as a child span of this context's span when exported."""
+    context = _trace.get()
+    if _exporter is not None and context is not None and context.span is not None:
+        _exporter.client_call(context, name, seconds, attributes)
+
+
 def current_trace() -> TraceContext:
     context = _trace.get()
-    return context if context is not None else use_trace(None)
+    return context if context is not None else use_trace(None, name="background", server=False)
 
 
 def outgoing_traceparent() -> str:

@@ -39,7 +39,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 from app.errors import InvalidInputError
 from app.metrics import observe_request
-from app.observability import log_event, use_correlation_id, use_trace
+from app.observability import end_trace, log_event, use_correlation_id, use_trace
 
 __all__ = ["MAX_TARGET_BYTES", "ControlCharacterGuard", "GatewayApp", "query_names", "strict_query"]
 
@@ -63,7 +63,8 @@ class GatewayApp(Litestar):
             return
         headers = dict(scope["headers"])
         cid = use_correlation_id(headers.get(b"x-correlation-id", b"").decode("latin-1") or None)
-        use_trace(headers.get(b"traceparent", b"").decode("latin-1") or None)
+        method = scope.get("method", "?")
+        use_trace(headers.get(b"traceparent", b"").decode("latin-1") or None, name=method)
         started = time.perf_counter()
         status = 0
 
@@ -90,7 +91,11 @@ class GatewayApp(Litestar):
             seconds = time.perf_counter() - started
             # "?": no route matched (404/405/414): one series for all of them, never the raw path.
             route = scope.get("path_template") or "?"
-            observe_request(scope.get("method", "?"), route, status, seconds)
+            observe_request(method, route, status, seconds)
+            end_trace(
+                f"{method} {route}",
+                **{"http.request.method": method, "http.route": route, "http.response.status_code": status},
+            )
             log_event(
                 _logger,
                 logging.INFO,

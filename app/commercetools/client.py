@@ -57,7 +57,7 @@ from app.http_pool import (
     path_segment,
 )
 from app.metrics import TOKEN_FETCHES, observe_upstream
-from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent
+from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent, record_client_call
 from app.settings import CommercetoolsSettings
 
 __all__ = ["CommercetoolsClient"]
@@ -466,6 +466,11 @@ class CommercetoolsClient:
         seconds = self._clock() - started
         observe_upstream(UPSTREAM, template, status, seconds)
         self.health.record(status, token_call=outcome == "token")
+        record_client_call(
+            f"GET {template}",
+            seconds,
+            {"peer.service": UPSTREAM, "url.template": template, "http.response.status_code": status or 0},
+        )
         log_event(
             _logger,
             level,

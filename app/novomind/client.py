@@ -61,7 +61,7 @@ from app.http_pool import (
     path_segment,
 )
 from app.metrics import TOKEN_FETCHES, observe_upstream
-from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent
+from app.observability import UpstreamHealth, correlation_id, log_event, outgoing_traceparent, record_client_call
 from app.settings import NovomindSettings
 
 __all__ = ["NovomindClient", "NovomindReply", "NovomindWrite", "decode_body", "retry_after_seconds"]
@@ -469,6 +469,11 @@ class NovomindClient:
         seconds = self._clock() - started
         observe_upstream(UPSTREAM, template, status, seconds)
         self.health.record(status, token_call=outcome == "token")
+        record_client_call(
+            f"{method} {template}",
+            seconds,
+            {"peer.service": UPSTREAM, "url.template": template, "http.response.status_code": status or 0},
+        )
         log_event(
             _logger,
             logging.INFO if ok else logging.WARNING,

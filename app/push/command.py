@@ -13,10 +13,11 @@ from pathlib import Path
 import msgspec
 
 from app.mapping.loader import load_mappings
-from app.observability import configure_logging
+from app.observability import configure_logging, export_spans
 from app.push.dead_letters import DeadLetterService, view_of
 from app.settings import StorageSettings, load_settings
 from app.storage.factory import open_storage
+from app.tracing import tracing_from_env
 
 __all__ = ["add_dlq_parser", "run_dlq_command", "run_push"]
 
@@ -29,6 +30,8 @@ async def run_push(environ: Mapping[str, str], *, workers: int, poll: bool | Non
     settings = load_settings(environ)
     configure_logging(settings.gateway.log_level)
     mappings = load_mappings(Path(settings.gateway.mappings_dir))
+    spans = tracing_from_env(environ)
+    export_spans(spans)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -40,6 +43,8 @@ async def run_push(environ: Mapping[str, str], *, workers: int, poll: bool | Non
             await pusher.run(stop)
     finally:
         await storage.aclose()
+        if spans is not None:
+            spans.shutdown()  # sends what is still buffered
     return 0
 
 

@@ -22,7 +22,7 @@ import msgspec
 from app.commercetools.models import CtPagedRawMessages
 from app.errors import GatewayError
 from app.mapping.schema import PollChannel, PollRules
-from app.observability import log_event, use_correlation_id, use_trace
+from app.observability import end_trace, log_event, use_correlation_id, use_trace
 from app.push import messages as m
 from app.push.intake import accept_delivery
 from app.storage.ports import CursorStore, EventQueue
@@ -86,7 +86,13 @@ class Poller:
     async def poll(self, name: str) -> PollResult:
         """One poll of one channel: queue every message in the window, then move the cursor."""
         use_correlation_id(f"poll-{name}")
-        use_trace(None)
+        use_trace(None, name=f"poll {name}", server=False)
+        try:
+            return await self._poll(name)
+        finally:
+            end_trace(f"poll {name}")
+
+    async def _poll(self, name: str) -> PollResult:
         channel = self.channels[name]
         cursor_name = f"poll:{name}"
         stored = await self._cursors.get(cursor_name)

@@ -48,7 +48,7 @@ from app.mapping.markets import resolve_market
 from app.mapping.schema import MarketsFile, PushFile
 from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
-from app.observability import log_event, use_correlation_id, use_trace
+from app.observability import end_trace, log_event, use_correlation_id, use_trace
 from app.push import messages as m
 from app.push.catch_up import state_writes
 from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects
@@ -248,7 +248,7 @@ class PushWorker:
     async def handle(self, delivery: Delivery) -> Outcome:
         """Handle one delivery to its end: acknowledged, released for a retry, or dead-lettered."""
         use_correlation_id(f"push-{delivery.message_id}"[:128])
-        use_trace(None)  # one trace per delivery: its reads and ticket writes share it
+        use_trace(None, name="push delivery", server=False)  # one trace per delivery: reads and writes share it
         started = time.perf_counter()
         effects = 0
         if self._evict is not None:
@@ -277,6 +277,7 @@ class PushWorker:
             durationMs=round((time.perf_counter() - started) * 1000, 1),
         )
         observe_push(outcome, delivery.enqueued_at)
+        end_trace(f"push {outcome}", outcome=outcome, attempt=delivery.attempt, effects=effects)
         if self._observe is not None:
             self._observe(delivery, outcome, effects)
         return outcome

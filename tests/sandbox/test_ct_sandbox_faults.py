@@ -173,7 +173,7 @@ async def test_control_routes_over_http(ct_client: Client, ct_state: SandboxStat
 
     recorded = (await ct_client.get("/__sandbox/requests")).json()
     assert [r["path"] for r in recorded][-2:] == ["/demo/stores", "/demo/stores"]
-    assert set(recorded[-1]) == {"method", "path", "query", "correlationId", "authorizationPresent"}
+    assert set(recorded[-1]) == {"method", "path", "query", "correlationId", "authorizationPresent", "traceparent"}
     assert not any(r["path"].startswith("/__sandbox") for r in recorded)
 
     assert (await ct_client.post("/__sandbox/expire-tokens")).status_code == 204

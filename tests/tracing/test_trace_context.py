@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
-from app.observability import JsonFormatter, outgoing_traceparent, parse_traceparent, use_trace
+from app.observability import JsonFormatter, Parent, outgoing_traceparent, parse_traceparent, use_trace
 from app.sandbox.commercetools.seed import DEMO_ORDER_NUMBER
 from tests.conftest import SandboxHandle
 from tests.support import auth, settings_for
@@ -34,7 +34,7 @@ def test_a_valid_header_is_continued_and_its_sampled_flag_kept(trace: str, paren
     if set(trace) == {"0"} or set(parent) == {"0"}:
         assert parsed is None  # all-zero ids are invalid by the specification
         return
-    assert parsed == (trace, int(flags, 16) & 1 == 1)
+    assert parsed == Parent(trace_id=trace, span_id=parent, sampled=int(flags, 16) & 1 == 1)
     context = use_trace(f"00-{trace}-{parent}-{flags}")
     child = outgoing_traceparent()
     version, child_trace, child_parent, child_flags = child.split("-")
@@ -63,7 +63,9 @@ def test_an_invalid_header_starts_a_new_trace(header: str) -> None:
 
 
 def test_a_later_version_is_read_by_its_first_four_fields() -> None:
-    assert parse_traceparent(f"01-{TRACE}-00f067aa0ba902b7-01-what-comes-later") == (TRACE, True)
+    assert parse_traceparent(f"01-{TRACE}-00f067aa0ba902b7-01-what-comes-later") == Parent(
+        trace_id=TRACE, span_id="00f067aa0ba902b7", sampled=True
+    )
 
 
 @pytest.fixture
