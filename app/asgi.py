@@ -56,10 +56,12 @@ from app.novomind.client import NovomindClient
 from app.observability import configure_logging, export_spans
 from app.profile.history import SyncHistory
 from app.profile.service import ProfileSync
+from app.push.backfill import Backfill
 from app.push.customers import CustomerContacts
 from app.push.dead_letters import DeadLetterService
 from app.push.history import PushHistoryService
 from app.push.intake import accept_delivery
+from app.push.reconcile import Reconciler
 from app.push.runtime import PushRuntime
 from app.push.worker import Outcome
 from app.ratelimit import RateLimits
@@ -271,6 +273,55 @@ def build_pusher(
         customers=CustomerContacts(
             mappings.ownership, commercetools, SyncHistory(storage.audit, now=_utcnow), evict=evict_customer
         ),
+    )
+
+
+def _pusher_commercetools(settings: Settings, mappings: Mappings, stack: AsyncExitStack) -> CommercetoolsClient:
+    """A commercetools client as the pusher's, for the operator commands around it; closed by ``stack``."""
+    limits = rate_limits(settings, mappings)
+    if limits is not None:
+        stack.push_async_callback(limits.aclose)
+    client = CommercetoolsClient(
+        settings.commercetools,
+        on_payload=payload_log(settings, mappings).upstream,
+        budget=limits.charge_commercetools if limits else None,
+    )
+    stack.push_async_callback(client.aclose)
+    return client
+
+
+def build_backfill(settings: Settings, mappings: Mappings, storage: Storage, stack: AsyncExitStack) -> Backfill:
+    """``ctnm backfill``: queues into ``storage`` what brings the linked tickets up to date."""
+    if mappings.push is None:
+        raise ValueError("mappings/push.toml is required to backfill")
+    return Backfill(
+        queue=storage.queue,
+        links=storage.links,
+        cursors=storage.cursors,
+        history=_pusher_commercetools(settings, mappings, stack),
+        rules=mappings.push,
+    )
+
+
+def build_reconciler(
+    settings: Settings, mappings: Mappings, storage: Storage, stack: AsyncExitStack, *, run_id: str
+) -> Reconciler:
+    """``ctnm reconcile``: compares linked tickets with their orders, queues repairs into ``storage``."""
+    if settings.novomind is None:
+        raise ValueError("NOVOMIND_BASE_URL and the other NOVOMIND_* settings are required to reconcile")
+    if mappings.push is None:
+        raise ValueError("mappings/push.toml is required to reconcile")
+    novomind = NovomindClient(settings.novomind, on_payload=payload_log(settings, mappings).upstream)
+    stack.push_async_callback(novomind.aclose)
+    return Reconciler(
+        links=storage.links,
+        queue=storage.queue,
+        orders=_pusher_commercetools(settings, mappings, stack),
+        tickets=novomind,
+        rules=mappings.push,
+        markets=mappings.markets,
+        tracking_url=ViewRules.from_mappings(mappings).tracking_url,
+        run_id=run_id,
     )
 
 

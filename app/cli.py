@@ -6,6 +6,8 @@
     ctnm push [--workers N --poll --metrics-port]  status-push workers (several processes may share
                                            one queue)
     ctnm dlq list|show|replay              the pusher's dead letters
+    ctnm backfill --since DATE [--restart]  queue what brings linked tickets up to date (resumable)
+    ctnm reconcile [--dry-run]             compare linked tickets with their orders, queue repairs
     ctnm demo [--port --latency-ms]        gateway + built-in commercetools sandbox, seeded data
     ctnm token [--scope --stores --ttl]    mint a development caller token (GATEWAY_JWT_SECRET)
     ctnm openapi [--output | --check]      write or verify the committed OpenAPI document
@@ -33,6 +35,7 @@ from app import __version__
 from app.errors import GatewayError
 from app.mapping.loader import MappingError, load_mappings
 from app.operations import add_audit_parser, add_links_parser
+from app.push.catch_up_command import add_backfill_parser, add_reconcile_parser
 from app.push.command import add_dlq_parser
 from app.settings import Settings, SettingsError, StorageSettings, load_gateway_settings, load_settings
 from app.tracing import TracingConfigurationError, tracing_from_env
@@ -137,6 +140,18 @@ def _dlq(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(run_dlq_command(args, load_storage_settings(os.environ)))
     except SettingsError as exc:
+        return _fail(str(exc))
+    except GatewayError as exc:
+        return _fail(exc.detail)
+
+
+def _catch_up(args: argparse.Namespace) -> int:
+    from app.push.catch_up_command import run_backfill, run_reconcile
+
+    command = run_backfill if args.command == "backfill" else run_reconcile
+    try:
+        return asyncio.run(command(os.environ, args))
+    except (SettingsError, MappingError, ValueError) as exc:
         return _fail(str(exc))
     except GatewayError as exc:
         return _fail(exc.detail)
@@ -323,6 +338,8 @@ def _parser() -> argparse.ArgumentParser:
     push.set_defaults(run=_push)
 
     add_dlq_parser(commands).set_defaults(run=_dlq)
+    add_backfill_parser(commands).set_defaults(run=_catch_up)
+    add_reconcile_parser(commands).set_defaults(run=_catch_up)
 
     demo = commands.add_parser("demo", help="gateway + built-in commercetools sandbox with seeded data")
     demo.add_argument("--host", default="127.0.0.1", help="loopback only by default")

@@ -44,6 +44,7 @@ from app.commercetools.queries import (
     OrderQuery,
     Predicate,
     message_query_params,
+    messages_until_params,
     query_params,
 )
 from app.errors import NotFoundError, UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
@@ -269,6 +270,18 @@ class CommercetoolsClient:
         template = "/messages?where=MESSAGES_SINCE"
         page = await self._get(template, path, message_query_params(query), _paged_raw_messages_decoder, "message page")
         return page if page is not None else CtPagedRawMessages(limit=limit, offset=offset, count=0, results=[])
+
+    async def has_message_until(self, created_to: datetime) -> bool:
+        """Whether the Messages API still keeps a message created at or before ``created_to``.
+
+        Messages expire by age (1-90 days, per project), so if one that old is kept, so is every
+        later one: the messages since then are complete."""
+        path = f"{self._scope_path(None)}/messages"
+        template = "/messages?where=MESSAGES_UNTIL"
+        page = await self._get(
+            template, path, messages_until_params(created_to), _paged_raw_messages_decoder, "message page"
+        )
+        return page is not None and bool(page.results)
 
     async def get_message(self, message_id: str) -> msgspec.Raw | None:
         """One message as raw JSON (``GET /messages/{id}``, for ``payloadNotIncluded``); ``None`` on 404."""

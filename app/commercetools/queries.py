@@ -18,6 +18,7 @@ import msgspec
 __all__ = [
     "CUSTOMER_EXPANSIONS",
     "MESSAGES_SINCE",
+    "MESSAGES_UNTIL",
     "MESSAGE_SORT",
     "ORDER_EXPANSIONS",
     "CustomFieldPredicate",
@@ -25,6 +26,7 @@ __all__ = [
     "OrderQuery",
     "Predicate",
     "message_query_params",
+    "messages_until_params",
     "query_params",
 ]
 
@@ -129,6 +131,8 @@ def query_params(query: OrderQuery) -> list[tuple[str, str]]:
 # The Messages API poll: messages of the given types created at or after a cursor. ``>=`` rather than
 # ``>`` because several messages can share a millisecond; the poller overlaps windows and dedupes by id.
 MESSAGES_SINCE: Final = "createdAt >= :createdFrom and type in :types"
+# Backfill's check whether the Messages API still reaches back to a moment (messages expire by age).
+MESSAGES_UNTIL: Final = "createdAt <= :createdTo"
 # ``id`` breaks ties between messages of the same millisecond, so pages of one window never shuffle.
 MESSAGE_SORT: Final = ("createdAt asc", "id asc")
 MAX_OFFSET: Final = 10_000
@@ -166,3 +170,15 @@ def message_query_params(query: MessageQuery) -> list[tuple[str, str]]:
     params += [("sort", s) for s in MESSAGE_SORT]
     params += [("limit", str(query.limit)), ("offset", str(query.offset)), ("withTotal", "false")]
     return params
+
+
+def messages_until_params(created_to: datetime) -> list[tuple[str, str]]:
+    """One message created at or before ``created_to`` (timezone-aware), if any is still kept."""
+    if created_to.tzinfo is None or created_to.utcoffset() is None:
+        raise ValueError("created_to must be timezone-aware")
+    return [
+        ("where", MESSAGES_UNTIL),
+        ("var.createdTo", _timestamp(created_to)),
+        ("limit", "1"),
+        ("withTotal", "false"),
+    ]

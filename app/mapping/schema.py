@@ -361,6 +361,10 @@ class PushWrite(MappingStruct, frozen=True):
     what this write creates, looked through for ``reference-field`` before a write whose outcome is
     unknown (a crash, a timeout) is sent again; or ``"none"`` where the installation offers no such
     read (then such a write may arrive twice, at most once more per crash). PUT writes are re-sent."""
+    read: str | None = None
+    """For a state write (PUT): ``"GET <path>"``, a read of what the write assigns (the ticket's
+    storage), for ``ctnm reconcile`` to compare with the order's state; without it the write is not
+    checked. The answer is a JSON object of the body's keys, or one holding them under ``storage``."""
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/") or "//" in self.path or "?" in self.path:
@@ -374,6 +378,13 @@ class PushWrite(MappingStruct, frozen=True):
                 raise ValueError(
                     f"reference-field: the body already has {self.reference_field!r}; the reference fills it"
                 )
+        if self.read is not None:
+            if self.method != "PUT":
+                raise ValueError("read: only a PUT assigns state that a read can compare; remove read")
+            read_method, _, read_path = self.read.partition(" ")
+            if read_method != "GET" or not read_path.startswith("/") or "//" in read_path or "?" in read_path:
+                raise ValueError('read must be "GET /path/{ticketId}/..." (a read, no query string)')
+            _check_template(read_path, "read")
         if self.verify is None or self.verify == "none":
             return
         if self.method == "PUT":
@@ -384,6 +395,11 @@ class PushWrite(MappingStruct, frozen=True):
         _check_template(path, "verify")
         if self.reference_field is None:
             raise ValueError("verify needs reference-field: the body field a read finds this write by")
+
+    @property
+    def read_path(self) -> str | None:
+        """The state read's path template, if one is declared."""
+        return None if self.read is None else self.read.partition(" ")[2]
 
     @property
     def verify_path(self) -> str | None:

@@ -23,6 +23,7 @@ __all__ = [
     "QueuedFetch",
     "QueuedMessage",
     "QueuedRefresh",
+    "RefreshMode",
     "decode_queued",
     "encode_queued",
     "to_new_event",
@@ -45,12 +46,21 @@ class QueuedFetch(msgspec.Struct, frozen=True, kw_only=True, tag="fetch"):
     resource_id: str | None = None
 
 
+RefreshMode: TypeAlias = Literal["change", "catch-up", "repair"]
+
+
 class QueuedRefresh(msgspec.Struct, frozen=True, kw_only=True, tag="refresh"):
-    """A change notification (no message, no sequence number): re-read the order and write its state."""
+    """Re-read the order and write its state: for a change notification (no message, no sequence
+    number), ``ctnm backfill`` (``catch-up``) or ``ctnm reconcile`` (``repair``); app/push/catch_up.py."""
 
     resource_type_id: str
     resource_id: str
     version: int | None = None
+    mode: RefreshMode = "change"
+    """``change``: write the order's state. ``catch-up`` and ``repair``: the same when the order is
+    newer than its mark; when the tickets already had its version, only its state writes (PUT),
+    under the version's keys (``catch-up``: written once, however often asked) or under keys of this
+    event (``repair``: written again, over what someone changed on the ticket)."""
 
 
 QueuedEvent: TypeAlias = QueuedMessage | QueuedFetch | QueuedRefresh

@@ -51,9 +51,10 @@ from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
 from app.observability import end_trace, log_event, use_correlation_id, use_trace
 from app.push import messages as m
+from app.push.catch_up import state_writes
 from app.push.customers import CustomerContacts
 from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects, state_of, text_kind
-from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, decode_queued
+from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, RefreshMode, decode_queued
 from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
 from app.storage.ports import (
@@ -470,8 +471,8 @@ class PushWorker:
         event = decode_queued(delivery.payload)
         owner = self._owner(delivery)
         match event:
-            case QueuedRefresh(resource_id=order_id):
-                return await self._refresh(order_id, trigger=delivery.message_id, owner=owner)
+            case QueuedRefresh(resource_id=order_id, mode=mode):
+                return await self._refresh(order_id, trigger=delivery.message_id, owner=owner, mode=mode)
             case QueuedFetch(message_id=message_id):
                 raw = await self._orders.get_message(message_id)
                 if raw is None:
@@ -545,13 +546,19 @@ class PushWorker:
             return effects, "snapshot", written, Mark(mark.sequence, max(mark.version, read_version))
         return effects, "applied" if effects else "no-change", message.resource_version, mark
 
-    async def _refresh(self, order_id: str, *, trigger: str, owner: str) -> tuple[Outcome, int]:
-        """A change notification: write the order as it is now, and remember the version written."""
+    async def _refresh(
+        self, order_id: str, *, trigger: str, owner: str, mode: RefreshMode = "change"
+    ) -> tuple[Outcome, int]:
+        """A change notification, backfill or repair: write the order as it is now, and remember the
+        version written."""
         async with self._locked(f"order:{order_id}", owner) as held:
             mark = await self._finish_pending(held)
             effects, read_version = await self._plan_snapshot(order_id, trigger=trigger)
             if read_version < mark.version:
                 return "stale", 0  # a lagging read: what the tickets show is newer
+            if mode != "change" and read_version == mark.version:
+                # The tickets had this version: no news for a memo, only the state (catch_up.py).
+                effects = state_writes(effects, repair=trigger if mode == "repair" else None)
             raised = Mark(mark.sequence, max(mark.version, read_version))
             sent = await self._write(effects, held, raised, raised)
             await held.leave_raising(raised)

@@ -165,6 +165,18 @@ async def test_storage_merge(nm_client: Client, nm_state: NovomindSandboxState, 
     assert nm_state.tickets[100077].storage["ct.paymentState"] == "Paid"
 
 
+async def test_storage_read(nm_client: Client, nm_state: NovomindSandboxState, auth: Headers) -> None:
+    url = f"{ROOT}/tickets/100077/storage"
+    await nm_client.put(url, headers=auth, json={"ct.shipmentState": "Shipped"})
+    response = await nm_client.get(url, headers=auth)
+    assert response.status_code == 200
+    body = _without_extra(response.json(), {"id", "storage"})
+    assert body == {"id": 100077, "storage": nm_state.tickets[100077].storage}
+    assert body["storage"]["ct.shipmentState"] == "Shipped"
+    missing = await nm_client.get(f"{ROOT}/tickets/999999/storage", headers=auth)
+    assert missing.status_code == 404
+
+
 @pytest.mark.parametrize(
     "content",
     [

@@ -22,10 +22,12 @@ from app.commercetools.models import CtMessage, CtPagedRawMessages
 from app.commercetools.queries import (
     MESSAGE_SORT,
     MESSAGES_SINCE,
+    MESSAGES_UNTIL,
     ORDER_EXPANSIONS,
     MessageQuery,
     Predicate,
     message_query_params,
+    messages_until_params,
 )
 from app.errors import UpstreamContractError, UpstreamRejectedError, UpstreamUnavailableError
 from app.push import messages as pm
@@ -154,6 +156,26 @@ async def test_query_messages_sends_the_template_variables_and_paging(clock: Fak
     )
     assert request.headers["Accept"] == "application/json"
     assert "X-Correlation-ID" in request.headers
+
+
+@pytest.mark.parametrize(("messages", "kept"), [(MESSAGES[:1], True), ([], False)])
+async def test_has_message_until_asks_for_one_message_at_or_before_the_moment(
+    clock: FakeClock, messages: list[dict[str, Any]], kept: bool
+) -> None:
+    upstream = ScriptedUpstream(api=[page_reply(messages, limit=1)], clock=clock)
+    async with open_client(upstream, clock) as client:
+        assert await client.has_message_until(CREATED_FROM) is kept
+
+    (request,) = upstream.api_requests
+    assert raw_path(request) == "/demo/messages"
+    assert request.url.params.multi_items() == [
+        ("where", MESSAGES_UNTIL),
+        ("var.createdTo", "2026-11-27T11:45:30.123Z"),
+        ("limit", "1"),
+        ("withTotal", "false"),
+    ]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        messages_until_params(CREATED_FROM.replace(tzinfo=None))
 
 
 async def test_query_messages_defaults_to_a_full_first_page(clock: FakeClock) -> None:

@@ -3,7 +3,7 @@
 It copies what novomind documents publicly (OAuth2 password grant at `/iMail/api/rest/token`, bearer
 tokens, `Accept` media-type versioning, the vendor `Content-Type`, JSON error bodies, the
 `categories` resource) and adds clearly labelled simulator-only resources where no public endpoint
-exists (ticket read, ticket storage merge, process memos and their list), as
+exists (ticket read, ticket storage read and merge, process memos and their list), as
 `docs/outside-systems.md` describes. Every answered JSON object carries one randomly named extra
 field, so strict parsers fail here rather than against a newer iAGENT. It can inject faults and records every
 request (without credentials). It imports nothing from the rest of `app`: it stands in for an external

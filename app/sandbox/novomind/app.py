@@ -4,7 +4,7 @@ the simulator-only ticket, storage and memo resources, and the `/__sim/…` cont
 Documented (public REST pages): `POST /iMail/api/rest/token` (password grant), `GET /categories`,
 `POST /categories/{id}` (only its 404 is documented; the 200 echo is a guess). Simulator-only (no
 public endpoint exists; the real paths are in the customer's API console): `GET /tickets/{id}`,
-`PUT /tickets/{id}/storage`, `POST` and `GET /processes/{processId}/memos` and everything under
+`GET` and `PUT /tickets/{id}/storage`, `POST` and `GET /processes/{processId}/memos` and everything under
 `/__sim/`. The storage merge and memo creation also honour an `Idempotency-Key` header (simulator-only:
 a repeat of a key with the same method and path answers the first answer again and changes nothing),
 unless `NovomindSandboxConfig.deduplicate` is off, as a real iAGENT that documents no such header.
@@ -202,6 +202,14 @@ async def post_category(request: AnyRequest, category_id: FromPath[str]) -> Resp
 async def get_ticket(request: AnyRequest, ticket_id: FromPath[str]) -> Response[bytes]:
     """Simulator-only: `{id, processId, ticketState, categoryId, tenantId, contact, storage, created}`."""
     return _answer(request, _ticket(request, ticket_id).view())
+
+
+@get(f"{ROOT}/tickets/{{ticket_id:str}}/storage", include_in_schema=False)
+async def read_storage(request: AnyRequest, ticket_id: FromPath[str]) -> Response[bytes]:
+    """Simulator-only: `{id, storage}`, the ticket's key/value storage (iAGENT's `StorageHandler` reads
+    keys one by one; an installation's API console names its own read, declared in push.toml)."""
+    ticket = _ticket(request, ticket_id)
+    return _answer(request, {"id": ticket.id, "storage": dict(ticket.storage)})
 
 
 @put(f"{ROOT}/tickets/{{ticket_id:str}}/storage", status_code=200, include_in_schema=False)
@@ -409,6 +417,7 @@ def create_novomind_sandbox(
             list_categories,
             post_category,
             get_ticket,
+            read_storage,
             merge_storage,
             create_memo,
             list_process_memos,
