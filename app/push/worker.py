@@ -43,7 +43,7 @@ import msgspec
 from cachetools import TTLCache
 
 from app.backoff import RetryPolicy
-from app.commercetools.models import CtOrder, CtTrackingData
+from app.commercetools.models import CtOrder
 from app.errors import FatalError, NotFoundError, RetriableError
 from app.mapping.markets import resolve_market
 from app.mapping.schema import MarketsFile, PushFile
@@ -51,9 +51,9 @@ from app.metrics import observe_push
 from app.novomind.client import NovomindReply, NovomindWrite
 from app.observability import end_trace, log_event, use_correlation_id, use_trace
 from app.push import messages as m
-from app.push.catch_up import state_writes
+from app.push.catch_up import snapshot_of, state_writes
 from app.push.customers import CustomerContacts
-from app.push.effects import Effect, OrderFacts, OrderSnapshot, Target, plan_effects, state_of, text_kind
+from app.push.effects import Effect, OrderFacts, Target, plan_effects, state_of, text_kind
 from app.push.intake import QueuedFetch, QueuedMessage, QueuedRefresh, RefreshMode, decode_queued
 from app.push.ordering import decide
 from app.push.status import StatusChange, to_status_changes
@@ -617,18 +617,7 @@ class PushWorker:
         targets = _merge_targets(await self._stored_targets(order.id), auto)
         if not targets:
             return [], order.version
-        tracking = _latest_tracking(order)
-        snapshot = OrderSnapshot(
-            trigger_message_id=trigger,
-            order_id=order.id,
-            order_version=order.version,
-            order_state=order.order_state,
-            shipment_state=order.shipment_state,
-            payment_state=order.payment_state,
-            tracking_id=tracking.tracking_id if tracking else None,
-            carrier=tracking.carrier if tracking else None,
-            modified_at=order.last_modified_at,
-        )
+        snapshot = snapshot_of(order, trigger=trigger)
         return plan_effects(self._rules, snapshot, facts, targets, tracking_url=self._tracking_url), order.version
 
     async def _perform(
@@ -982,12 +971,6 @@ def _holds_reference(listing: Any, field: str, reference: str) -> bool:
 def _merge_targets(stored: tuple[Target, ...], auto: tuple[Target, ...]) -> tuple[Target, ...]:
     seen = {t.ticket_id for t in stored}
     return stored + tuple(t for t in auto if t.ticket_id not in seen)
-
-
-def _latest_tracking(order: CtOrder) -> CtTrackingData | None:
-    deliveries = order.shipping_info.deliveries if order.shipping_info else []
-    parcels = [p for d in deliveries for p in d.parcels if p.tracking_data and p.tracking_data.tracking_id]
-    return parcels[-1].tracking_data if parcels else None
 
 
 def _sequence_hint(delivery: Delivery) -> int:
