@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Body
 
 from app.access import Caller
@@ -33,6 +35,15 @@ from app.views import CustomerView, LookupView, OwnershipView, RevealedField
 __all__ = ["CustomerController", "CustomerViews", "LookupController", "OwnershipController"]
 
 PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json")
+
+
+def merge_patch_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: 415 for a body in another format, before Litestar tries to read it as JSON (a 400 then)."""
+    media_type = connection.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in PATCH_MEDIA_TYPES:
+        raise HTTPException(status_code=415)
+
+
 CustomerPatch = Annotated[
     dict[str, Any],
     Body(
@@ -90,6 +101,7 @@ class CustomerController(Controller):
         ),
         summary="Change novomind-owned profile fields of one customer (JSON merge patch)",
         responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503),
+        guards=[merge_patch_only],
     )
     async def patch_customer(
         self,
@@ -99,8 +111,6 @@ class CustomerController(Controller):
         customerId: CustomerIdPath,  # noqa: N803 - the public path parameter's name
         data: CustomerPatch,
     ) -> Response[bytes]:
-        if request.content_type[0] not in PATCH_MEDIA_TYPES:
-            raise HTTPException(status_code=415)
         answer = await profiles.patch(customerId, data, caller)
         return answered(request, answer)
 

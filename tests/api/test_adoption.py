@@ -11,14 +11,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.api.problems import PROBLEM_TYPES
 from app.asgi import create_app
+from app.mapping.loader import load_mappings
+from app.mapping.schema import CallerLimits, LimitsFile
 from tests.api.test_http_contract import ScriptedCommercetools
-from tests.support import REPO, auth, settings_for
+from tests.support import MAPPINGS, REPO, auth, settings_for
 from tests.unit.fakes import Collector
 
 READ_ALL = ("orders:read", "customers:read")
@@ -32,7 +35,14 @@ def ct() -> ScriptedCommercetools:
 @pytest.fixture
 async def client(ct: ScriptedCommercetools) -> AsyncIterator[AsyncTestClient[Litestar]]:
     settings = settings_for("http://ct.test", max_attempts=1, deadline_seconds=2)
-    app = create_app(settings, commercetools_transport=httpx.MockTransport(ct))
+    # Rate limits on, one request per caller and hour: each test sends one, the 429 case two.
+    limited = msgspec.structs.replace(settings.gateway, rate_limits=True)
+    mappings = msgspec.structs.replace(load_mappings(MAPPINGS), limits=LimitsFile(callers=CallerLimits(rate="1/hour")))
+    app = create_app(
+        msgspec.structs.replace(settings, gateway=limited),
+        commercetools_transport=httpx.MockTransport(ct),
+        mappings=mappings,
+    )
     async with AsyncTestClient(app) as test_client:
         yield test_client
 
@@ -69,12 +79,22 @@ async def _refusal(client: AsyncTestClient[Litestar], ct: ScriptedCommercetools,
     if status == 503:
         ct.answer = lambda _: httpx.Response(503)
         return await client.get("/v1/orders/DE-1", headers=auth())
+    if status == 415:
+        return await client.patch(
+            "/v1/customers/c-1",
+            headers={**auth(("customers:write",)), "content-type": "text/plain"},
+            content=b"supportNote=x",
+        )
+    if status == 429:
+        await client.get("/v1/orders/DE-1", headers=auth())  # the caller's one request this hour
+        return await client.get("/v1/orders/DE-2", headers=auth())
     raise AssertionError(status)
 
 
-# 415 and 429 are not among them: the gateway reads JSON whatever the Content-Type says (a wrong body
-# is 422) and has no rate limit of its own (commercetools' 429 is retried, then answered 503).
-@pytest.mark.parametrize("status", [401, 403, 404, 405, 413, 414, 422, 503])
+REFUSALS = [401, 403, 404, 405, 413, 414, 415, 422, 429, 503]
+
+
+@pytest.mark.parametrize("status", REFUSALS)
 async def test_the_access_log_line_says_what_the_client_received(
     client: AsyncTestClient[Litestar], ct: ScriptedCommercetools, app_logs: Collector, status: int
 ) -> None:
@@ -83,13 +103,13 @@ async def test_the_access_log_line_says_what_the_client_received(
     elapsed_ms = (time.perf_counter() - started) * 1000
     assert response.status_code == status, response.text
     lines = [r for r in app_logs.records if r.name == "app.access"]
-    assert len(lines) == 1
-    fields = lines[0].fields  # type: ignore[attr-defined]
+    assert len(lines) == (2 if status == 429 else 1)  # 429: the request before it is logged too
+    fields = lines[-1].fields  # type: ignore[attr-defined]
     assert fields["status"] == status
     assert 0 < fields["durationMs"] <= elapsed_ms
 
 
-@pytest.mark.parametrize("status", [401, 403, 404, 405, 413, 414, 422, 503])
+@pytest.mark.parametrize("status", REFUSALS)
 async def test_every_refusal_is_a_documented_problem_in_plain_words(
     client: AsyncTestClient[Litestar], ct: ScriptedCommercetools, status: int
 ) -> None:
