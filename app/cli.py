@@ -73,7 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.no_push:
         # Read by app_from_env in each uvicorn worker process.
         os.environ["GATEWAY_PUSH_IN_PROCESS"] = "false"
-    with _metrics_for(args):
+    with _metrics(args.metrics_host, args.metrics_port, processes=args.workers):
         uvicorn.run(
             "app.asgi:app_from_env",
             factory=True,
@@ -89,19 +89,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _metrics_for(args: argparse.Namespace) -> Iterator[None]:
+def _metrics(host: str, port: int | None, *, processes: int) -> Iterator[None]:
     """Several worker processes share their metrics through prometheus-client's multiprocess files
     (a fresh directory per run, removed after); ``--metrics-port`` serves them from this process."""
     with contextlib.ExitStack() as stack:
-        if getattr(args, "workers", 1) > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if processes > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = stack.enter_context(
                 tempfile.TemporaryDirectory(prefix="ctnm-metrics-")
             )
             stack.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
-        if args.metrics_port is not None:
+        if port is not None:
             from app.metrics import serve_metrics
 
-            server, _ = serve_metrics(args.metrics_host, args.metrics_port)
+            server, _ = serve_metrics(host, port)
             stack.callback(server.server_close)
             stack.callback(server.shutdown)
         yield
@@ -125,7 +125,8 @@ def _push(args: argparse.Namespace) -> int:
     from app.push.command import run_push
 
     try:
-        with _metrics_for(argparse.Namespace(metrics_port=args.metrics_port, metrics_host=args.metrics_host)):
+        # One process: its workers are tasks sharing the process's own metrics.
+        with _metrics(args.metrics_host, args.metrics_port, processes=1):
             return _run_service(run_push(os.environ, workers=args.workers, poll=args.poll))
     except (SettingsError, MappingError, ValueError, TracingConfigurationError) as exc:
         return _fail(str(exc))

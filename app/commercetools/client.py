@@ -85,6 +85,11 @@ D = TypeVar("D")
 READINESS_PROBE_ORDER_NUMBER: Final = "ctnm-readiness-probe"
 
 
+def _request_headers() -> dict[str, str]:
+    # Lower-case names: on the direct path they replace httpx's defaults of the same name.
+    return {"x-correlation-id": correlation_id(), "traceparent": outgoing_traceparent(), "accept": "application/json"}
+
+
 class _TokenEndpointError(Exception):
     """The token endpoint answered with a non-2xx status; raised from authlib's response hook."""
 
@@ -369,12 +374,7 @@ class CommercetoolsClient:
     ) -> D | None:
         async def attempt(deadline: Deadline, *, force_token: bool = False) -> Received:
             await self._refresh_token_if_stale(deadline, force=force_token)
-            # Lower-case names: on the direct path they replace httpx's defaults of the same name.
-            headers = {
-                "x-correlation-id": correlation_id(),
-                "traceparent": outgoing_traceparent(),
-                "accept": "application/json",
-            }
+            headers = _request_headers()
             timeout = self._attempt_timeout(deadline)
             async with self._slots:
                 if (direct := self._direct_request(url, params)) is not None:
@@ -396,12 +396,7 @@ class CommercetoolsClient:
 
         async def attempt(deadline: Deadline, *, force_token: bool = False) -> Received:
             await self._refresh_token_if_stale(deadline, force=force_token)
-            headers = {
-                "x-correlation-id": correlation_id(),
-                "traceparent": outgoing_traceparent(),
-                "accept": "application/json",
-                "content-type": "application/json",
-            }
+            headers = {**_request_headers(), "content-type": "application/json"}
             timeout = self._attempt_timeout(deadline)
             async with self._slots:
                 response: httpx.Response = await self._http.request(

@@ -376,17 +376,7 @@ class LookupService:
             raise InvalidInputError(
                 "field", f"not a personal field of this {resource_type}: use one of {', '.join(choices)}"
             ) from None
-        await self._audit.append(
-            AuditRecord(
-                at=self._now(),
-                subject=caller.subject,
-                action="read.unmasked",
-                resource_type=resource_type,
-                resource_id=resource_id,
-                fields=(field,),
-                correlation_id=correlation_id(),
-            )
-        )
+        await self._record_unmasked(caller, resource_type, resource_id, (field,))
         return revealed
 
     async def _answer(
@@ -409,6 +399,22 @@ class LookupService:
         kept: Answer = slot.memo(("whole", resource_type), lambda: encode_answer(view))
         return kept
 
+    async def _record_unmasked(
+        self, caller: Caller, resource_type: str, resource_id: str, fields: tuple[str, ...]
+    ) -> None:
+        """The audit record of an unmasked read; raises (and so withholds the answer) if not written."""
+        await self._audit.append(
+            AuditRecord(
+                at=self._now(),
+                subject=caller.subject,
+                action="read.unmasked",
+                resource_type=resource_type,
+                resource_id=resource_id,
+                fields=fields,
+                correlation_id=correlation_id(),
+            )
+        )
+
     async def _present(
         self, caller: Caller, view: V, mask: Callable[[V], tuple[V, list[str]]], resource_type: str, resource_id: str
     ) -> V:
@@ -422,17 +428,7 @@ class LookupService:
         if PII_SCOPE not in caller.scopes:
             return masked
         if revealed:
-            await self._audit.append(
-                AuditRecord(
-                    at=self._now(),
-                    subject=caller.subject,
-                    action="read.unmasked",
-                    resource_type=resource_type,
-                    resource_id=resource_id,
-                    fields=tuple(revealed),
-                    correlation_id=correlation_id(),
-                )
-            )
+            await self._record_unmasked(caller, resource_type, resource_id, tuple(revealed))
         return view
 
     @staticmethod

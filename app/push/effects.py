@@ -28,6 +28,7 @@ __all__ = [
     "OrderSnapshot",
     "Target",
     "WriteNote",
+    "fill_template",
     "plan_effects",
     "state_of",
     "text_kind",
@@ -239,7 +240,7 @@ def _specific(
             return {}
 
 
-def _fill(template: str, values: Mapping[str, str], *, encode: bool = False) -> str | None:
+def fill_template(template: str, values: Mapping[str, str], *, encode: bool = False) -> str | None:
     """``template`` with every placeholder filled, or ``None`` if one is unknown for this change."""
     missing = False
 
@@ -262,7 +263,7 @@ def _render_body(template: Mapping[str, Any], values: Mapping[str, str]) -> dict
             nested = _render_body(value, values)
             if nested:
                 body[key] = nested
-        elif (filled := _fill(value, values)) is not None and filled.strip():
+        elif (filled := fill_template(value, values)) is not None and filled.strip():
             body[key] = filled
     return body
 
@@ -279,7 +280,7 @@ def status_text(
             state = state_of(change)
             entry = entry.get(state) if state is not None else None
         if entry is not None:
-            return _fill(entry, values)
+            return fill_template(entry, values)
     return None
 
 
@@ -336,7 +337,7 @@ def plan_effects(
     for target in targets:
         per_target = values | {"ticketId": target.ticket_id, "processId": target.process_id}
         for name, write in rules.writes.items():
-            path = _fill(write.path, per_target, encode=True)
+            path = fill_template(write.path, per_target, encode=True)
             body = _render_body(write.body, per_target)
             if path is None or not body:
                 continue
@@ -357,7 +358,7 @@ def plan_effects(
                 template=write.path,
                 body=body,
                 idempotency_key=key,
-                verify_path=None if verify is None else _fill(verify, per_target, encode=True),
+                verify_path=None if verify is None else fill_template(verify, per_target, encode=True),
                 reference_field=write.reference_field,
                 note=msgspec.structs.replace(note, tickets=(target.ticket_id,)),
             )

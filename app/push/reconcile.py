@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
-from urllib.parse import quote
 
 import msgspec
 from cachetools import LRUCache
@@ -29,7 +27,7 @@ from app.mapping.markets import resolve_market
 from app.mapping.schema import MarketsFile, PushFile
 from app.observability import log_event
 from app.push.catch_up import compared_fields, drifted_fields, snapshot_of, stored_fields
-from app.push.effects import OrderFacts, Target, plan_effects
+from app.push.effects import OrderFacts, Target, fill_template, plan_effects
 from app.push.intake import QueuedRefresh, encode_queued
 from app.storage.ports import EventQueue, Link, LinkStore, NewEvent
 
@@ -37,7 +35,6 @@ __all__ = ["Drift", "ReconcileReport", "Reconciler", "Unreachable"]
 
 _log = logging.getLogger("app.push.reconcile")
 _PAGE: Final = 500
-_PLACEHOLDER: Final = re.compile(r"\{([A-Za-z]+)\}")
 
 
 class OrderReader(Protocol):
@@ -191,7 +188,11 @@ class Reconciler:
             template = self._reads.get(effect.name)
             if template is None or not isinstance(effect.body, dict):
                 continue
-            path = _fill(template, {"ticketId": target.ticket_id, "processId": target.process_id, "orderId": order.id})
+            path = fill_template(
+                template,
+                {"ticketId": target.ticket_id, "processId": target.process_id, "orderId": order.id},
+                encode=True,
+            )
             if path is None:
                 continue
             try:
@@ -238,19 +239,3 @@ class Reconciler:
                 payload=encode_queued(QueuedRefresh(resource_type_id="order", resource_id=order_id, mode="repair")),
             )
         )
-
-
-def _fill(template: str, values: dict[str, str]) -> str | None:
-    """The read's path with its placeholders URL-encoded; ``None`` if one is not known here."""
-    missing = False
-
-    def one(match: re.Match[str]) -> str:
-        nonlocal missing
-        value = values.get(match[1])
-        if value is None:
-            missing = True
-            return ""
-        return quote(value, safe="")
-
-    filled = _PLACEHOLDER.sub(one, template)
-    return None if missing else filled
